@@ -1,0 +1,475 @@
+import { PoolTrackingError } from '../../errors.js';
+import type { Inspector } from '../../core/inspector.js';
+import type { PoolAdapter } from '../../core/pool-adapter.js';
+import type { PoolTracker, AcquireTimeoutReport } from '../../core/pool-tracker.js';
+import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
+import type { PoolConfigSnapshot } from '../../core/pool-snapshot.js';
+import type { Lease, TransactionStatus } from '../../core/lease.js';
+import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike } from './pg-types.js';
+
+/**
+ * Instruments one existing `pg.Pool` instance without changing what it does. Per instance, never a prototype:
+ * - `pool.connect` (own property) records the wait, the owner and (per the capture policy) the stack; pg-pool's
+ *   `query()` calls `this.connect`, so one-shot `pool.query()` checkouts are seen too;
+ * - each checkout's `client.release` is wrapped (one closure per checkout, like pg-pool's own), so stale, double
+ *   and foreign releases still reach pg-pool and fail exactly as they would without poolscope;
+ * - each client's `query` and `emit` (own properties, set once per client) follow queries, transaction status and
+ *   connection errors; an `'error'` without listeners still throws as before, because no listener is added;
+ * - the pool's `'connect'` and `'remove'` events count created and removed connections.
+ */
+
+/** Marks poolscope's wrapper functions so a pool is not tracked twice (a registered symbol: no module state). */
+const WRAPPED = Symbol.for('poolscope.pg.wrapped');
+
+/** pg-pool's acquire-timeout message (its start stays the same after poolscope appends its explanation). */
+export const PG_ACQUIRE_TIMEOUT_MESSAGE = 'timeout exceeded when trying to connect';
+
+/** The explanation poolscope attached to pg's acquire-timeout error, if any. */
+export function acquireTimeoutReportOf(error: unknown): AcquireTimeoutReport | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const report = (error as { poolscope?: unknown }).poolscope;
+  return report !== undefined && typeof report === 'object' ? (report as AcquireTimeoutReport) : undefined;
+}
+
+/**
+ * Starts tracking `pool` under `options.name` and returns its tracker. Throws POOLSCOPE_ERR_POOL_UNSUPPORTED for
+ * an object that is not a pg.Pool, POOLSCOPE_ERR_POOL_ALREADY_TRACKED if poolscope already wraps it, and the
+ * option and name errors of `Inspector.registerPool`.
+ *
+ * ```ts
+ * const pool = new pg.Pool({ max: 10 });
+ * trackPgPool(inspector, pool, { name: 'main' });
+ * ```
+ */
+export function trackPgPool(inspector: Inspector, pool: PgPoolLike, options: PoolTrackingOptions): PoolTracker {
+  const internal = asPgPool(pool);
+  if ((internal.connect as unknown as Record<symbol, unknown>)[WRAPPED] === true) {
+    throw new PoolTrackingError(
+      'POOLSCOPE_ERR_POOL_ALREADY_TRACKED',
+      `This pg.Pool is already tracked by poolscope (asked to track it as "${String(options?.name)}"). ` +
+        'Track each pool once; to rename it, untrack it first.',
+      options?.name,
+    );
+  }
+  const adapter = new PgPoolAdapter(internal);
+  const tracker = inspector.registerPool(adapter, options);
+  adapter.attach(tracker);
+  return tracker;
+}
+
+function asPgPool(pool: unknown): PgPoolInternal {
+  const candidate = pool as Partial<PgPoolInternal> | null | undefined;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.connect !== 'function' ||
+    typeof candidate.on !== 'function' ||
+    typeof candidate.totalCount !== 'number' ||
+    typeof candidate.idleCount !== 'number' ||
+    typeof candidate.waitingCount !== 'number' ||
+    candidate.options === null ||
+    typeof candidate.options !== 'object'
+  ) {
+    throw new PoolTrackingError(
+      'POOLSCOPE_ERR_POOL_UNSUPPORTED',
+      'trackPgPool() needs a pg.Pool instance (pg 8.x): an object with connect(), on(), totalCount, idleCount, ' +
+        'waitingCount and options. A pg.Client is not a pool; wrap your connections in new pg.Pool(config).',
+    );
+  }
+  return candidate as PgPoolInternal;
+}
+
+interface ClientWrappers {
+  readonly hadOwnQuery: boolean;
+  readonly hadOwnEmit: boolean;
+  readonly query: PgClientInternal['query'];
+  readonly emit: PgClientInternal['emit'];
+}
+
+class PgPoolAdapter implements PoolAdapter {
+  readonly driver = 'pg';
+  readonly #pool: PgPoolInternal;
+  readonly #clients = new Map<PgClientInternal, ClientWrappers>();
+  #tracker: PoolTracker | undefined;
+  #originalConnect: PgPoolInternal['connect'] | undefined;
+  #hadOwnConnect = false;
+  #wrappedConnect: PgPoolInternal['connect'] | undefined;
+  #lastCreated: PgClientInternal | undefined;
+  #detached = false;
+  readonly #onConnect = (client: PgClientInternal) => {
+    if (this.#detached) return;
+    try {
+      this.#lastCreated = client;
+      this.#wrapClient(client);
+      this.#tracker?.connectionCreated();
+    } catch (error) {
+      this.#report(error);
+    }
+  };
+  readonly #onRemove = (client: PgClientInternal) => {
+    if (this.#detached) return;
+    try {
+      this.#clients.delete(client);
+      this.#tracker?.connectionRemoved();
+    } catch (error) {
+      this.#report(error);
+    }
+  };
+
+  constructor(pool: PgPoolInternal) {
+    this.#pool = pool;
+  }
+
+  attach(tracker: PoolTracker): void {
+    this.#tracker = tracker;
+    const pool = this.#pool;
+    const original = pool.connect;
+    this.#originalConnect = original;
+    this.#hadOwnConnect = Object.hasOwn(pool, 'connect');
+    // A named function expression: it is both the wrapper and the frame hidden from captured stacks.
+    const wrapped = function poolscopeConnect(this: unknown, callback?: PgConnectCallback): unknown {
+      // eslint-disable-next-line @typescript-eslint/no-use-before-define
+      return adapter.connect(this, original, callback, wrapped);
+    };
+    const adapter = this;
+    Object.defineProperty(wrapped, WRAPPED, { value: true });
+    this.#wrappedConnect = wrapped;
+    pool.connect = wrapped;
+    pool.on('connect', this.#onConnect);
+    pool.on('remove', this.#onRemove);
+  }
+
+  // ---- PoolAdapter --------------------------------------------------------------------------------------------
+
+  totalCount(): number {
+    return this.#pool.totalCount;
+  }
+
+  idleCount(): number {
+    return this.#pool.idleCount;
+  }
+
+  waitingCount(): number {
+    return this.#pool.waitingCount;
+  }
+
+  max(): number {
+    const max = this.#pool.options.max;
+    return typeof max === 'number' && max > 0 ? max : 10;
+  }
+
+  min(): number {
+    const min = this.#pool.options.min;
+    return typeof min === 'number' && min > 0 ? min : 0;
+  }
+
+  config(): PoolConfigSnapshot {
+    return pgConfigSnapshot(this.#pool.options);
+  }
+
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    const pool = this.#pool;
+    pool.removeListener('connect', this.#onConnect);
+    pool.removeListener('remove', this.#onRemove);
+    if (pool.connect === this.#wrappedConnect && this.#originalConnect !== undefined) {
+      if (this.#hadOwnConnect) pool.connect = this.#originalConnect;
+      else delete (pool as { connect?: unknown }).connect;
+    }
+    for (const [client, wrappers] of this.#clients) {
+      if (client.query === wrappers.query) restore(client, 'query', wrappers.hadOwnQuery);
+      if (client.emit === wrappers.emit) restore(client, 'emit', wrappers.hadOwnEmit);
+    }
+    this.#clients.clear();
+    this.#lastCreated = undefined;
+  }
+
+  // ---- checkout -----------------------------------------------------------------------------------------------
+
+  connect(
+    thisArg: unknown,
+    original: PgPoolInternal['connect'],
+    callback: PgConnectCallback | undefined,
+    hideAbove: (...args: never[]) => unknown,
+  ): unknown {
+    const tracker = this.#tracker;
+    if (this.#detached || tracker === undefined) return original.call(thisArg, callback);
+    let lease: Lease;
+    try {
+      lease = tracker.checkoutStarted(hideAbove);
+    } catch (error) {
+      this.#report(error);
+      return original.call(thisArg, callback);
+    }
+    if (typeof callback === 'function') {
+      const result = original.call(thisArg, (err, client, done) => this.#settle(lease, err, client, done, callback));
+      this.#afterConnectCall(tracker);
+      return result;
+    }
+    // Promise form: ask pg in callback form and settle our own promise (pool.Promise, like pg-pool does).
+    const PromiseImpl = this.#pool.Promise ?? Promise;
+    const promise = new PromiseImpl<PgClientInternal>((resolve, reject) => {
+      original.call(thisArg, (err, client, done) =>
+        this.#settle(lease, err, client, done, (settledErr, settledClient) => {
+          if (settledErr) reject(settledErr);
+          else resolve(settledClient as PgClientInternal);
+        }),
+      );
+    });
+    this.#afterConnectCall(tracker);
+    return promise;
+  }
+
+  #afterConnectCall(tracker: PoolTracker): void {
+    try {
+      tracker.checkSaturation();
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #settle(
+    lease: Lease,
+    err: Error | undefined | null,
+    client: PgClientInternal | undefined,
+    done: ((release?: unknown) => void) | undefined,
+    callback: PgConnectCallback,
+  ): void {
+    const tracker = this.#tracker;
+    if (err || client === undefined || tracker === undefined || this.#detached) {
+      if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
+      callback(err, client, done);
+      return;
+    }
+    let release = done;
+    try {
+      this.#wrapClient(client);
+      const created = client === this.#lastCreated;
+      if (created) this.#lastCreated = undefined;
+      const pid = client.processID;
+      tracker.checkoutSucceeded(lease, client, typeof pid === 'number' ? pid : null, created, transactionStatusOf(client));
+      release = this.#wrapRelease(tracker, lease, client, client.release);
+      client.release = release;
+    } catch (error) {
+      this.#report(error);
+    }
+    callback(undefined, client, release);
+  }
+
+  #failed(tracker: PoolTracker, lease: Lease, err: Error): void {
+    try {
+      const message = typeof err.message === 'string' ? err.message : String(err);
+      const timedOut = message.startsWith(PG_ACQUIRE_TIMEOUT_MESSAGE);
+      const report = tracker.checkoutFailed(lease, timedOut, message);
+      if (report !== undefined) enrichTimeoutError(err, report);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #wrapRelease(
+    tracker: PoolTracker,
+    lease: Lease,
+    client: PgClientInternal,
+    original: (err?: unknown) => void,
+  ): (err?: unknown) => void {
+    let released = false;
+    const release = (err?: unknown): void => {
+      if (this.#detached) return original(err);
+      if (released) {
+        try {
+          tracker.releaseRepeated(lease, release);
+        } catch (error) {
+          this.#report(error);
+        }
+        return original(err); // pg-pool throws its own double-release error, as without poolscope
+      }
+      released = true;
+      let passed = err;
+      try {
+        const verdict = tracker.releaseStarted(lease, transactionStatusOf(client), Boolean(err), release);
+        if (verdict.destroy && !err) {
+          passed = new Error('poolscope: connection destroyed because it was released inside a transaction');
+        }
+      } catch (error) {
+        this.#report(error);
+      }
+      return original(passed);
+    };
+    return release;
+  }
+
+  // ---- per-client wrappers ------------------------------------------------------------------------------------
+
+  #wrapClient(client: PgClientInternal): void {
+    if (this.#clients.has(client)) return;
+    const adapter = this;
+    const originalQuery = client.query;
+    const originalEmit = client.emit;
+    const query = function poolscopeQuery(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
+      return adapter.#query(client, originalQuery, this, config, values, callback);
+    };
+    const emit = function poolscopeEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error') adapter.#clientError(client, args[0]);
+      return originalEmit.call(this, event, ...args);
+    };
+    this.#clients.set(client, {
+      hadOwnQuery: Object.hasOwn(client, 'query'),
+      hadOwnEmit: Object.hasOwn(client, 'emit'),
+      query,
+      emit,
+    });
+    client.query = query;
+    client.emit = emit;
+  }
+
+  #query(
+    client: PgClientInternal,
+    original: PgClientInternal['query'],
+    thisArg: unknown,
+    config: unknown,
+    values: unknown,
+    callback: unknown,
+  ): unknown {
+    const tracker = this.#tracker;
+    const lease = this.#detached || tracker === undefined ? undefined : tracker.leaseOf(client);
+    if (lease === undefined || tracker === undefined) return original.call(thisArg, config, values, callback);
+
+    const started = tracker.now();
+    let text: string | undefined;
+    let submittable = false;
+    if (typeof config === 'string') text = config;
+    else if (config !== null && typeof config === 'object') {
+      const c = config as { text?: unknown; submit?: unknown };
+      if (typeof c.text === 'string') text = c.text;
+      submittable = typeof c.submit === 'function';
+    }
+    // Completion is followed for callback and promise forms; submittables (cursors, streams) only count and name
+    // their query, since they need not signal an end.
+    let userCallback: ((err: unknown, res: unknown) => unknown) | undefined;
+    if (!submittable) {
+      if (typeof values === 'function') userCallback = values as typeof userCallback;
+      else if (typeof callback === 'function') userCallback = callback as typeof userCallback;
+    }
+    try {
+      tracker.queryStarted(lease, text, started, !submittable);
+    } catch (error) {
+      this.#report(error);
+    }
+    const finish = (ok: boolean) => {
+      try {
+        tracker.queryFinished(lease, started, ok, transactionStatusOf(client));
+      } catch (error) {
+        this.#report(error);
+      }
+    };
+    if (userCallback !== undefined) {
+      const user = userCallback;
+      const wrappedCallback = (err: unknown, res: unknown) => {
+        finish(!err);
+        return user(err, res);
+      };
+      if (typeof values === 'function') values = wrappedCallback;
+      else callback = wrappedCallback;
+    }
+    let result: unknown;
+    try {
+      result = original.call(thisArg, config, values, callback);
+    } catch (error) {
+      if (!submittable) finish(false);
+      throw error;
+    }
+    if (userCallback === undefined && !submittable) {
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(
+          () => finish(true),
+          () => finish(false),
+        );
+      } else {
+        finish(true);
+      }
+    }
+    return result;
+  }
+
+  #clientError(client: PgClientInternal, error: unknown): void {
+    if (this.#detached) return;
+    try {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#tracker?.connectionFailed(this.#tracker.leaseOf(client), message);
+    } catch (reportError) {
+      this.#report(reportError);
+    }
+  }
+
+  #report(error: unknown): void {
+    this.#tracker?.reportInternalError(error);
+  }
+}
+
+function restore(client: PgClientInternal, key: 'query' | 'emit', hadOwn: boolean): void {
+  if (hadOwn) return; // someone else set it; leave theirs in place
+  delete (client as Partial<PgClientInternal>)[key];
+}
+
+/** pg's `getTransactionStatus()` (pg >= 8.21) as poolscope's status; `unknown` on older pg. */
+export function transactionStatusOf(client: { getTransactionStatus?: () => string | null }): TransactionStatus {
+  const read = client.getTransactionStatus;
+  if (typeof read !== 'function') return 'unknown';
+  switch (read.call(client)) {
+    case 'I':
+      return 'idle';
+    case 'T':
+      return 'in-transaction';
+    case 'E':
+      return 'failed';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Appends poolscope's explanation to pg's timeout error and attaches the report as `error.poolscope`. */
+function enrichTimeoutError(error: Error, report: AcquireTimeoutReport): void {
+  const before = error.message;
+  error.message = `${before}${report.text}`;
+  Object.defineProperty(error, 'poolscope', { value: report, enumerable: false, configurable: true, writable: true });
+  const header = `${error.name}: ${before}`;
+  if (typeof error.stack === 'string' && error.stack.startsWith(header)) {
+    error.stack = `${error.name}: ${error.message}${error.stack.slice(header.length)}`;
+  }
+}
+
+/** The allowlisted settings of a pg pool; the connection string's password is masked, the password never copied. */
+export function pgConfigSnapshot(options: PgPoolInternal['options']): PoolConfigSnapshot {
+  const out: Record<string, unknown> = {};
+  const numbers = ['max', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxUses', 'maxLifetimeSeconds'] as const;
+  for (const key of numbers) {
+    const value = options[key];
+    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
+  }
+  if (typeof options.allowExitOnIdle === 'boolean') out.allowExitOnIdle = options.allowExitOnIdle;
+  for (const key of ['application_name', 'host', 'database', 'user'] as const) {
+    const value = options[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  const port = typeof options.port === 'string' ? Number(options.port) : options.port;
+  if (typeof port === 'number' && Number.isFinite(port)) out.port = port;
+  if (options.ssl !== undefined) out.ssl = Boolean(options.ssl);
+  if (typeof options.connectionString === 'string') out.connectionString = maskConnectionString(options.connectionString);
+  return out as PoolConfigSnapshot;
+}
+
+/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`; unparseable strings are hidden whole. */
+export function maskConnectionString(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password !== '') url.password = '***';
+    for (const key of [...url.searchParams.keys()]) {
+      if (/pass|secret|key|token/i.test(key)) url.searchParams.set(key, '***');
+    }
+    return url.toString();
+  } catch {
+    return '***';
+  }
+}

@@ -1,0 +1,167 @@
+import { OptionsError, TransactionRollbackError } from '../../errors.js';
+import type { PgConnectable, PgPoolClientLike, PgQueryable } from './pg-types.js';
+
+/**
+ * Checkout helpers that cannot leak: the release is in a `finally`, the transaction is rolled back on a throw, and
+ * nesting on the same client uses savepoints. They work on any pg pool, tracked or not; when tracked, poolscope
+ * follows the depth from the BEGIN / SAVEPOINT / RELEASE / ROLLBACK TO / COMMIT they send.
+ */
+
+/** Isolation levels accepted by `withTransaction` (sent as written; nothing else is). */
+export const ISOLATION_LEVELS = ['read committed', 'repeatable read', 'serializable'] as const;
+export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+
+/** Options of an outermost transaction (ignored for a nested one, which is a savepoint). */
+export interface TransactionOptions {
+  readonly isolationLevel?: IsolationLevel;
+  readonly readOnly?: boolean;
+  readonly deferrable?: boolean;
+}
+
+/** Savepoint depth per client, kept on the client itself under a registered symbol (no module state). */
+const DEPTH = Symbol.for('poolscope.pg.savepointDepth');
+
+/**
+ * Checks out a client, runs `fn` with it and releases it whatever happens. Resolves or rejects like `fn`.
+ *
+ * ```ts
+ * const rows = await withClient(pool, async (client) => (await client.query('SELECT 1')).rows);
+ * ```
+ */
+export async function withClient<C extends PgPoolClientLike, T>(
+  pool: PgConnectable<C>,
+  fn: (client: C) => Promise<T> | T,
+): Promise<T> {
+  requireFunction(fn, 'withClient');
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Runs `fn` in a transaction: BEGIN, then COMMIT when `fn` resolves, ROLLBACK when it throws (and rethrows).
+ * - Given a pool: checks out a client, runs the transaction, releases the client (destroying it if ROLLBACK
+ *   failed, so a broken transaction never returns to the pool).
+ * - Given a client already in a transaction (from an enclosing `withTransaction`): a SAVEPOINT, released on
+ *   success and rolled back to on a throw, so an inner failure can be caught without losing the outer work.
+ * - Given a client outside a transaction: BEGIN / COMMIT on it; the caller keeps (and releases) the client.
+ *
+ * ```ts
+ * await withTransaction(pool, async (tx) => {
+ *   await tx.query('INSERT INTO orders ...');
+ *   await withTransaction(tx, async (sp) => sp.query('INSERT INTO audit ...')); // savepoint
+ * });
+ * ```
+ */
+export async function withTransaction<C extends PgPoolClientLike, T>(
+  poolOrClient: PgConnectable<C> | C,
+  fn: (client: C) => Promise<T> | T,
+  options: TransactionOptions = {},
+): Promise<T> {
+  requireFunction(fn, 'withTransaction');
+  const beginStatement = begin(options);
+  if (isClient(poolOrClient)) return runOnClient(poolOrClient, fn, beginStatement);
+  const client = await poolOrClient.connect();
+  let destroyWith: Error | undefined;
+  try {
+    return await runOnClient(client, fn, beginStatement);
+  } catch (error) {
+    if (error instanceof TransactionRollbackError) destroyWith = error;
+    throw error;
+  } finally {
+    client.release(destroyWith);
+  }
+}
+
+/** The savepoint depth poolscope's helpers opened on `client` (0 outside a nested withTransaction). */
+export function savepointDepth(client: object): number {
+  const depth = (client as Record<symbol, unknown>)[DEPTH];
+  return typeof depth === 'number' ? depth : 0;
+}
+
+async function runOnClient<C extends PgPoolClientLike, T>(client: C, fn: (client: C) => Promise<T> | T, beginStatement: string): Promise<T> {
+  if (inTransaction(client)) return runSavepoint(client, fn);
+  await client.query(beginStatement);
+  let result: T;
+  try {
+    result = await fn(client);
+  } catch (error) {
+    await rollback(client, 'ROLLBACK', error);
+    throw error;
+  }
+  await client.query('COMMIT');
+  return result;
+}
+
+async function runSavepoint<C extends PgPoolClientLike, T>(client: C, fn: (client: C) => Promise<T> | T): Promise<T> {
+  const holder = client as unknown as Record<symbol, number>;
+  const depth = savepointDepth(client) + 1;
+  const name = `poolscope_sp_${depth}`;
+  await client.query(`SAVEPOINT ${name}`);
+  holder[DEPTH] = depth;
+  try {
+    let result: T;
+    try {
+      result = await fn(client);
+    } catch (error) {
+      await rollback(client, `ROLLBACK TO SAVEPOINT ${name}`, error);
+      await client.query(`RELEASE SAVEPOINT ${name}`).catch(() => undefined);
+      throw error;
+    }
+    await client.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } finally {
+    holder[DEPTH] = depth - 1;
+  }
+}
+
+async function rollback(client: PgQueryable, statement: string, cause: unknown): Promise<void> {
+  try {
+    await client.query(statement);
+  } catch (rollbackError) {
+    throw new TransactionRollbackError(cause, rollbackError);
+  }
+}
+
+function inTransaction(client: object): boolean {
+  const read = (client as { getTransactionStatus?: () => string | null }).getTransactionStatus;
+  if (typeof read === 'function') {
+    const status = read.call(client);
+    if (status === 'T' || status === 'E') return true;
+    if (status === 'I') return false;
+  }
+  return savepointDepth(client) > 0;
+}
+
+function isClient<C extends PgPoolClientLike>(value: PgConnectable<C> | C): value is C {
+  return typeof (value as { release?: unknown }).release === 'function';
+}
+
+function begin(options: TransactionOptions): string {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionsError('options', options, 'an object like { isolationLevel: "serializable" }');
+  }
+  const parts = ['BEGIN'];
+  if (options.isolationLevel !== undefined) {
+    if (!ISOLATION_LEVELS.includes(options.isolationLevel)) {
+      throw new OptionsError('isolationLevel', options.isolationLevel, `one of ${ISOLATION_LEVELS.map((l) => `'${l}'`).join(', ')}`);
+    }
+    parts.push(`ISOLATION LEVEL ${options.isolationLevel.toUpperCase()}`);
+  }
+  if (options.readOnly !== undefined) {
+    if (typeof options.readOnly !== 'boolean') throw new OptionsError('readOnly', options.readOnly, 'true or false');
+    parts.push(options.readOnly ? 'READ ONLY' : 'READ WRITE');
+  }
+  if (options.deferrable !== undefined) {
+    if (typeof options.deferrable !== 'boolean') throw new OptionsError('deferrable', options.deferrable, 'true or false');
+    parts.push(options.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE');
+  }
+  return parts.join(' ');
+}
+
+function requireFunction(fn: unknown, helper: string): void {
+  if (typeof fn !== 'function') throw new OptionsError('fn', fn, `a function (client) => Promise for ${helper}()`);
+}

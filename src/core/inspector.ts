@@ -1,0 +1,378 @@
+import { InspectorClosedError, PoolNameError, PoolTrackingError, OptionsError } from '../errors.js';
+import type { Clock } from './monotonic-clock.js';
+import { isoAt, systemClock } from './monotonic-clock.js';
+import { EventBus } from './pool-events.js';
+import type { PoolscopeEventOf, PoolscopeEventType } from './pool-events.js';
+import type { Owner, OwnerOptions, OwnerSnapshot } from './owner-context.js';
+import { OwnerContext, ownerSnapshot } from './owner-context.js';
+import type { Lease } from './lease.js';
+import { PoolTracker } from './pool-tracker.js';
+import type { PoolAdapter } from './pool-adapter.js';
+import type { PoolTrackingDefaults, PoolTrackingOptions } from './pool-tracker-options.js';
+import { resolvePoolTrackingOptions } from './pool-tracker-options.js';
+import type { InspectorSnapshot, MultiPoolOwner, PoolSnapshot } from './pool-snapshot.js';
+import type { PoolStats } from './pool-stats.js';
+import { RingBuffer } from './saturation-watch.js';
+import type { PoolHistoryPoint } from './pool-history.js';
+import { DEFAULT_HISTORY_INTERVAL_MILLIS, DEFAULT_HISTORY_RETENTION_MILLIS } from './pool-history.js';
+
+/** Options of an Inspector. All optional. */
+export interface InspectorOptions {
+  /** Settings applied to every tracked pool unless the pool sets its own. */
+  readonly defaults?: PoolTrackingDefaults;
+  /** History sample interval. Default 1000; 0 disables history. */
+  readonly historyIntervalMillis?: number;
+  /** How far back history reaches. Default 900000 (15 minutes). */
+  readonly historyRetentionMillis?: number;
+  /** Automatic snapshots kept (all pools together). Default 50. */
+  readonly snapshotBufferSize?: number;
+  /**
+   * Called with any error raised inside poolscope's own work or a listener (never thrown into your code).
+   * Default: one `process.emitWarning` with code `POOLSCOPE_INTERNAL_ERROR`, then silence.
+   */
+  readonly onError?: (error: unknown) => void;
+  /** Time source (tests). */
+  readonly clock?: Clock;
+}
+
+/** Minimal view of an HTTP request for owner labelling (node:http, Express, Fastify's raw request). */
+export interface HttpRequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+}
+
+/** Minimal view of an HTTP response: the owner ends on `finish` or `close`. */
+export interface HttpResponseLike {
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * The entry point: tracks named pools, their leases and owners, takes snapshots, keeps history and emits events.
+ * Create one per process (or per test); `close()` stops every timer and detaches every wrapper.
+ *
+ * ```ts
+ * const inspector = new Inspector();
+ * trackPgPool(inspector, pool, { name: 'main' });
+ * ```
+ */
+export class Inspector {
+  readonly #clock: Clock;
+  readonly #bus: EventBus;
+  readonly #owners: OwnerContext;
+  readonly #trackers = new Map<string, PoolTracker>();
+  readonly #snapshots: RingBuffer<PoolSnapshot>;
+  readonly #defaults: PoolTrackingDefaults;
+  readonly #historyCapacity: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #ownerTimers = new Set<NodeJS.Timeout>();
+  #historyTimer: NodeJS.Timeout | undefined;
+  #nextSnapshotId = 1;
+  #warned = false;
+  #closed = false;
+
+  constructor(options: InspectorOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new OptionsError('options', options, 'an object (or nothing) for new Inspector()');
+    }
+    this.#clock = options.clock ?? systemClock;
+    const userOnError = options.onError;
+    if (userOnError !== undefined && typeof userOnError !== 'function') {
+      throw new OptionsError('onError', userOnError, 'a function (error) => void');
+    }
+    this.#onError = (error) => {
+      try {
+        if (userOnError !== undefined) userOnError(error);
+        else this.#warnOnce(error);
+      } catch {
+        // The error hook itself failed: nothing safe is left to tell.
+      }
+    };
+    this.#bus = new EventBus(this.#onError);
+    this.#owners = new OwnerContext(this.#clock, (owner) => this.#ownerEnded(owner));
+    this.#defaults = options.defaults ?? {};
+    // Validate the defaults once, with a placeholder name, so a bad default fails here and not at trackPgPool().
+    resolvePoolTrackingOptions({ name: 'defaults' }, this.#defaults);
+    const interval = nonNegative('historyIntervalMillis', options.historyIntervalMillis, DEFAULT_HISTORY_INTERVAL_MILLIS);
+    const retention = nonNegative('historyRetentionMillis', options.historyRetentionMillis, DEFAULT_HISTORY_RETENTION_MILLIS);
+    this.#historyCapacity = interval > 0 ? Math.max(1, Math.ceil(retention / interval)) : 1;
+    const bufferSize = options.snapshotBufferSize ?? 50;
+    if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
+      throw new OptionsError('snapshotBufferSize', bufferSize, 'a whole number > 0');
+    }
+    this.#snapshots = new RingBuffer(bufferSize);
+    if (interval > 0) {
+      this.#historyTimer = setInterval(() => this.#sampleHistory(), interval);
+      this.#historyTimer.unref();
+    }
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Registers a pool through a driver adapter. Adapters call this (e.g. `trackPgPool`); applications rarely do.
+   * Throws on a duplicate or invalid name, or after close().
+   */
+  registerPool(adapter: PoolAdapter, options: PoolTrackingOptions): PoolTracker {
+    if (this.#closed) throw new InspectorClosedError('registerPool');
+    const resolved = resolvePoolTrackingOptions(options, this.#defaults);
+    if (this.#trackers.has(resolved.name)) {
+      throw new PoolNameError(
+        'POOLSCOPE_ERR_POOL_DUPLICATE_NAME',
+        resolved.name,
+        `A pool named "${resolved.name}" is already tracked by this inspector. Give each pool a unique name ` +
+          `(e.g. "${resolved.name}-2"), or untrack("${resolved.name}") first.`,
+      );
+    }
+    const tracker = new PoolTracker(adapter, resolved, {
+      clock: this.#clock,
+      bus: this.#bus,
+      owners: this.#owners,
+      historyCapacity: this.#historyCapacity,
+      storeSnapshot: (snapshot) => this.#storeSnapshot(snapshot),
+      nextSnapshotId: () => this.#nextSnapshotId++,
+      onError: this.#onError,
+    });
+    this.#trackers.set(resolved.name, tracker);
+    return tracker;
+  }
+
+  /** Stops tracking a pool and removes poolscope's wrappers from it (the pool keeps working). */
+  untrack(name: string): void {
+    const tracker = this.#trackers.get(name);
+    if (tracker === undefined) {
+      throw new PoolTrackingError(
+        'POOLSCOPE_ERR_POOL_NOT_TRACKED',
+        `No pool named "${name}" is tracked. Tracked pools: ${this.poolNames().join(', ') || 'none'}.`,
+        name,
+      );
+    }
+    this.#trackers.delete(name);
+    tracker.close();
+  }
+
+  /** Names of the tracked pools, in tracking order. */
+  poolNames(): string[] {
+    return [...this.#trackers.keys()];
+  }
+
+  /** The tracker of a pool, or undefined. */
+  pool(name: string): PoolTracker | undefined {
+    return this.#trackers.get(name);
+  }
+
+  /** Stats of one pool (throws POOLSCOPE_ERR_POOL_NOT_TRACKED for an unknown name). */
+  stats(name: string): PoolStats {
+    return this.#require(name).stats();
+  }
+
+  /** Stats of every pool. */
+  allStats(): PoolStats[] {
+    return [...this.#trackers.values()].map((t) => t.stats());
+  }
+
+  /** A snapshot of one pool now. */
+  snapshot(name: string): PoolSnapshot {
+    return this.#require(name).snapshot('manual');
+  }
+
+  /** A snapshot of every pool now, plus the owners holding connections of several pools at once. */
+  snapshotAll(): InspectorSnapshot {
+    const pools = [...this.#trackers.values()].map((t) => t.snapshot('manual'));
+    const byOwner = new Map<number, { owner: OwnerSnapshot; leases: Record<string, number[]> }>();
+    for (const pool of pools) {
+      for (const holder of pool.holders) {
+        if (holder.owner === null) continue;
+        let entry = byOwner.get(holder.owner.id);
+        if (entry === undefined) {
+          entry = { owner: holder.owner, leases: {} };
+          byOwner.set(holder.owner.id, entry);
+        }
+        (entry.leases[pool.poolName] ??= []).push(holder.id);
+      }
+    }
+    const multiPoolOwners: MultiPoolOwner[] = [...byOwner.values()].filter((e) => Object.keys(e.leases).length > 1);
+    return { takenAt: isoAt(this.#clock, this.#clock.now()), pools, multiPoolOwners };
+  }
+
+  /** Automatic (saturation) snapshots kept in the ring buffer, oldest first; optionally of one pool. */
+  recentSnapshots(poolName?: string): PoolSnapshot[] {
+    const all = this.#snapshots.toArray();
+    return poolName === undefined ? all : all.filter((s) => s.poolName === poolName);
+  }
+
+  /** History samples of a pool, oldest first; `sinceMillis` limits them to the last N milliseconds. */
+  history(name: string, options: { readonly sinceMillis?: number } = {}): PoolHistoryPoint[] {
+    const tracker = this.#require(name);
+    const since = options.sinceMillis === undefined ? undefined : this.#clock.toWallMillis(this.#clock.now()) - options.sinceMillis;
+    return tracker.history(since);
+  }
+
+  /** Subscribes to one event type; returns the unsubscribe function. Listeners that throw go to `onError`. */
+  on<T extends PoolscopeEventType>(type: T, listener: (event: PoolscopeEventOf<T>) => void): () => void {
+    if (typeof listener !== 'function') throw new OptionsError('listener', listener, 'a function (event) => void');
+    return this.#bus.on(type, listener);
+  }
+
+  /**
+   * Runs `fn` as `owner`: every checkout inside (on any tracked pool, through any await) is attributed to it. When
+   * `fn` returns (or its promise settles), the owner ends, and leases it still holds after the grace period are
+   * reported as `owner-ended-holding`.
+   */
+  runAs<T>(owner: string | OwnerOptions, fn: () => T): T {
+    const options = typeof owner === 'string' ? { label: owner } : owner;
+    if (options === null || typeof options !== 'object' || typeof options.label !== 'string' || options.label === '') {
+      throw new OptionsError('owner', owner, "a non-empty label, or { label, kind }, e.g. runAs('job send-mail', fn)");
+    }
+    const scope = this.#owners.start(options);
+    let result: T;
+    try {
+      result = this.#owners.enter(scope, fn);
+    } catch (error) {
+      this.#owners.end(scope);
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      result.then(
+        () => this.#owners.end(scope),
+        () => this.#owners.end(scope),
+      );
+    } else {
+      this.#owners.end(scope);
+    }
+    return result;
+  }
+
+  /** The current owner, if the caller runs inside one. */
+  currentOwner(): OwnerSnapshot | undefined {
+    const owner = this.#owners.current();
+    return owner === undefined ? undefined : ownerSnapshot(owner, (t) => isoAt(this.#clock, t));
+  }
+
+  /**
+   * Connect/Express-style middleware: each request becomes an owner labelled `METHOD /path` (query string dropped)
+   * that ends when the response finishes or the connection closes.
+   */
+  httpOwnerMiddleware(): (req: HttpRequestLike, res: HttpResponseLike, next: (error?: unknown) => void) => void {
+    return (req, res, next) => {
+      if (this.#closed) {
+        next();
+        return;
+      }
+      const owner = this.#owners.start({ label: requestLabel(req), kind: 'request' });
+      const end = () => this.#owners.end(owner);
+      res.once('finish', end);
+      res.once('close', end);
+      this.#owners.enter(owner, next);
+    };
+  }
+
+  /** Wraps a node:http request handler so each request runs as an owner (see httpOwnerMiddleware). */
+  wrapHttpHandler<Req extends HttpRequestLike, Res extends HttpResponseLike>(
+    handler: (req: Req, res: Res) => unknown,
+  ): (req: Req, res: Res) => unknown {
+    const middleware = this.httpOwnerMiddleware();
+    return (req, res) => {
+      let result: unknown;
+      middleware(req, res, () => {
+        result = handler(req, res);
+      });
+      return result;
+    };
+  }
+
+  /** Stops every timer, detaches every pool wrapper, drops listeners. Idempotent; the pools keep working. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#historyTimer !== undefined) clearInterval(this.#historyTimer);
+    this.#historyTimer = undefined;
+    for (const timer of this.#ownerTimers) clearTimeout(timer);
+    this.#ownerTimers.clear();
+    for (const tracker of this.#trackers.values()) tracker.close();
+    this.#trackers.clear();
+    this.#bus.clear();
+    this.#snapshots.clear();
+    this.#owners.disable();
+  }
+
+  #require(name: string): PoolTracker {
+    const tracker = this.#trackers.get(name);
+    if (tracker === undefined) {
+      throw new PoolTrackingError(
+        'POOLSCOPE_ERR_POOL_NOT_TRACKED',
+        `No pool named "${name}" is tracked. Tracked pools: ${this.poolNames().join(', ') || 'none'}.`,
+        name,
+      );
+    }
+    return tracker;
+  }
+
+  #storeSnapshot(snapshot: PoolSnapshot): void {
+    this.#snapshots.push(snapshot);
+    this.#bus.emit({ type: 'snapshot-taken', poolName: snapshot.poolName, snapshot });
+  }
+
+  #sampleHistory(): void {
+    for (const tracker of this.#trackers.values()) {
+      try {
+        tracker.sampleHistory();
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
+
+  #ownerEnded(owner: Owner): void {
+    const held = owner.held;
+    if (held === undefined || held.size === 0 || this.#closed) return;
+    const leases: Lease[] = [...held];
+    let grace = 0;
+    for (const lease of leases) grace = Math.max(grace, this.#trackers.get(lease.poolName)?.options.ownerEndGraceMillis ?? 0);
+    const timer = setTimeout(() => {
+      this.#ownerTimers.delete(timer);
+      for (const lease of leases) {
+        try {
+          if (lease.state === 'held') this.#trackers.get(lease.poolName)?.reportOwnerEnded(lease, owner);
+        } catch (error) {
+          this.#onError(error);
+        }
+      }
+    }, grace);
+    timer.unref();
+    this.#ownerTimers.add(timer);
+  }
+
+  #warnOnce(error: unknown): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const message = error instanceof Error ? error.message : String(error);
+    process.emitWarning(`poolscope: an error inside poolscope or one of its listeners was contained: ${message}`, {
+      code: 'POOLSCOPE_INTERNAL_ERROR',
+    });
+  }
+}
+
+function requestLabel(req: HttpRequestLike): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return `${req.method ?? 'GET'} ${q === -1 ? url : url.slice(0, q)}`;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function nonNegative(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new OptionsError(option, value, 'a finite number of milliseconds >= 0');
+  }
+  return value;
+}

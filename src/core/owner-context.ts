@@ -1,0 +1,105 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Clock } from './monotonic-clock.js';
+import type { Lease } from './lease.js';
+
+/**
+ * Owners: who holds a connection (an HTTP request, a job). An owner is an AsyncLocalStorage scope; every checkout
+ * made inside it is attributed to it, whatever pool it comes from. When the scope ends (the callback settles, the
+ * response finishes), leases it still holds are reported.
+ */
+
+/** What the user says about an owner. */
+export interface OwnerOptions {
+  /** Shown in snapshots and reports, e.g. `GET /orders/:id` or `job send-emails#42`. */
+  readonly label: string;
+  /** Free-form kind; `request` and `job` are conventional. Default `task`. */
+  readonly kind?: string;
+}
+
+/** A point-in-time view of an owner. */
+export interface OwnerSnapshot {
+  readonly id: number;
+  readonly label: string;
+  readonly kind: string;
+  readonly startedAt: string;
+  readonly ended: boolean;
+}
+
+/** A live owner scope. Internal bookkeeping is mutable; read it through `OwnerSnapshot`. */
+export class Owner {
+  readonly id: number;
+  readonly label: string;
+  readonly kind: string;
+  readonly parent: Owner | undefined;
+  readonly startedAt: number;
+  endedAt: number | undefined = undefined;
+  /** Leases held right now, across all pools (created on first checkout). */
+  held: Set<Lease> | undefined = undefined;
+
+  constructor(id: number, options: OwnerOptions, parent: Owner | undefined, startedAt: number) {
+    this.id = id;
+    this.label = options.label;
+    this.kind = options.kind ?? 'task';
+    this.parent = parent;
+    this.startedAt = startedAt;
+  }
+
+  /** True when `other` is this owner or one of its ancestors (a child scope acting for its parent). */
+  isSelfOrDescendantOf(other: Owner): boolean {
+    for (let owner: Owner | undefined = this; owner !== undefined; owner = owner.parent) {
+      if (owner === other) return true;
+    }
+    return false;
+  }
+}
+
+/** Creates, runs and ends owner scopes for one inspector. */
+export class OwnerContext {
+  readonly #storage = new AsyncLocalStorage<Owner>();
+  readonly #clock: Clock;
+  readonly #onEnd: (owner: Owner) => void;
+  #nextId = 1;
+
+  constructor(clock: Clock, onEnd: (owner: Owner) => void) {
+    this.#clock = clock;
+    this.#onEnd = onEnd;
+  }
+
+  /** The owner of the current async context, if any. */
+  current(): Owner | undefined {
+    return this.#storage.getStore();
+  }
+
+  /** Starts an owner as a child of the current one (it ends when `end` is called). */
+  start(options: OwnerOptions): Owner {
+    return new Owner(this.#nextId++, options, this.#storage.getStore(), this.#clock.now());
+  }
+
+  /** Runs `fn` with `owner` as the current owner. */
+  enter<T>(owner: Owner, fn: () => T): T {
+    return this.#storage.run(owner, fn);
+  }
+
+  /** Marks the owner ended and lets the inspector check what it still holds. Idempotent. */
+  end(owner: Owner): void {
+    if (owner.endedAt !== undefined) return;
+    owner.endedAt = this.#clock.now();
+    this.#onEnd(owner);
+  }
+
+  /** Stops propagating owners. */
+  disable(): void {
+    this.#storage.disable();
+  }
+}
+
+/** The JSON view of an owner. */
+export function ownerSnapshot(owner: Owner, toIso: (monotonicMillis: number) => string): OwnerSnapshot {
+  return {
+    id: owner.id,
+    label: owner.label,
+    kind: owner.kind,
+    startedAt: toIso(owner.startedAt),
+    ended: owner.endedAt !== undefined,
+  };
+}

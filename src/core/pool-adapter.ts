@@ -1,0 +1,22 @@
+import type { PoolConfigSnapshot } from './pool-snapshot.js';
+
+/**
+ * What the core needs from any pool driver. An adapter (src/adapters/<driver>/) implements it and feeds the
+ * tracker from its wrappers. It lives in core, not adapters/, so that imports keep flowing one way
+ * (adapters -> core).
+ */
+export interface PoolAdapter {
+  /** The driver's name, e.g. `pg`. */
+  readonly driver: string;
+  /** Connections open, idle, and callers queued, read from the pool's public counters. */
+  totalCount(): number;
+  idleCount(): number;
+  waitingCount(): number;
+  /** The pool's maximum and minimum size. */
+  max(): number;
+  min(): number;
+  /** An allowlist of the pool's settings; never the password. */
+  config(): PoolConfigSnapshot;
+  /** Removes every wrapper the adapter installed. Idempotent. */
+  detach(): void;
+}

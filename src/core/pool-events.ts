@@ -1,0 +1,245 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { LeaseSnapshot } from './lease.js';
+import type { OwnerSnapshot } from './owner-context.js';
+import type { PoolStats } from './pool-stats.js';
+import type { PoolSnapshot } from './pool-snapshot.js';
+
+/**
+ * Everything poolscope reports, as a typed union, published to `inspector.on(type, listener)` and to a named
+ * `node:diagnostics_channel` per type. Payloads are built only when someone listens.
+ */
+
+export interface LeaseAcquiredEvent {
+  readonly type: 'lease-acquired';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+}
+
+export interface LeaseReleasedEvent {
+  readonly type: 'lease-released';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  /** True when the release destroyed the connection (`release(err)`, or a dirty release with destroyDirtyReleases). */
+  readonly destroyed: boolean;
+}
+
+/** A lease has been held longer than `leakThresholdMillis` (once per lease, HikariCP semantics). */
+export interface LeakSuspectedEvent {
+  readonly type: 'leak-suspected';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  readonly thresholdMillis: number;
+  readonly message: string;
+}
+
+/** A lease earlier reported as a suspected leak was returned ("unleaked"). */
+export interface LeakReturnedEvent {
+  readonly type: 'leak-returned';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  readonly message: string;
+}
+
+/** A connection was released inside an open or failed transaction. */
+export interface DirtyReleaseEvent {
+  readonly type: 'dirty-release';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  /** Where `release()` was called. */
+  readonly releaseLocation: string | null;
+  /** True when the connection was destroyed instead of returned (option `destroyDirtyReleases`). */
+  readonly destroyed: boolean;
+  readonly message: string;
+}
+
+/** `release()` was called again for a checkout already released. */
+export interface DoubleReleaseEvent {
+  readonly type: 'double-release';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  readonly releaseLocation: string | null;
+  readonly message: string;
+}
+
+/**
+ * A release that hit someone else's checkout: a stale release of a connection since handed to another lease, or a
+ * release from an owner scope other than the one holding the lease.
+ */
+export interface ForeignReleaseEvent {
+  readonly type: 'foreign-release';
+  readonly poolName: string;
+  /** The lease that was (or would have been) released. */
+  readonly lease: LeaseSnapshot;
+  /** The owner in whose scope `release()` ran. */
+  readonly releasedBy: OwnerSnapshot | null;
+  readonly releaseLocation: string | null;
+  readonly message: string;
+}
+
+/** `release()` was called while queries sent on the connection had not completed (a missing `await`). */
+export interface ReleaseInFlightEvent {
+  readonly type: 'release-in-flight';
+  readonly poolName: string;
+  readonly lease: LeaseSnapshot;
+  readonly releaseLocation: string | null;
+  readonly message: string;
+}
+
+/** An owner scope (request, job) ended while still holding a lease. */
+export interface OwnerEndedHoldingEvent {
+  readonly type: 'owner-ended-holding';
+  readonly poolName: string;
+  readonly owner: OwnerSnapshot;
+  readonly lease: LeaseSnapshot;
+  readonly message: string;
+}
+
+/** A caller waited `connectionTimeoutMillis` and got pg's timeout error. */
+export interface AcquireTimeoutEvent {
+  readonly type: 'acquire-timeout';
+  readonly poolName: string;
+  readonly waitMillis: number;
+  readonly waiterLocation: string | null;
+  readonly stats: PoolStats;
+  /** The longest holders at the time, longest first (at most 5). */
+  readonly holders: readonly LeaseSnapshot[];
+  readonly message: string;
+}
+
+/** Utilization reached the saturation threshold, or callers are queued. Followed by a snapshot. */
+export interface SaturatedEvent {
+  readonly type: 'saturated';
+  readonly poolName: string;
+  readonly stats: PoolStats;
+}
+
+/** A snapshot was taken automatically (saturation) and stored in the ring buffer. */
+export interface SnapshotTakenEvent {
+  readonly type: 'snapshot-taken';
+  readonly poolName: string;
+  readonly snapshot: PoolSnapshot;
+}
+
+/** A query finished on a leased connection. */
+export interface QueryExecutedEvent {
+  readonly type: 'query-executed';
+  readonly poolName: string;
+  readonly leaseId: number;
+  readonly text: string;
+  readonly durationMillis: number;
+  readonly ok: boolean;
+}
+
+/** A leased or idle connection emitted `'error'`, or connecting failed. */
+export interface ConnectionErrorEvent {
+  readonly type: 'connection-error';
+  readonly poolName: string;
+  readonly leaseId: number | null;
+  readonly message: string;
+}
+
+/** Every event poolscope emits. */
+export type PoolscopeEvent =
+  | LeaseAcquiredEvent
+  | LeaseReleasedEvent
+  | LeakSuspectedEvent
+  | LeakReturnedEvent
+  | DirtyReleaseEvent
+  | DoubleReleaseEvent
+  | ForeignReleaseEvent
+  | ReleaseInFlightEvent
+  | OwnerEndedHoldingEvent
+  | AcquireTimeoutEvent
+  | SaturatedEvent
+  | SnapshotTakenEvent
+  | QueryExecutedEvent
+  | ConnectionErrorEvent;
+
+export type PoolscopeEventType = PoolscopeEvent['type'];
+
+/** The event of a given type. */
+export type PoolscopeEventOf<T extends PoolscopeEventType> = Extract<PoolscopeEvent, { type: T }>;
+
+/** The `node:diagnostics_channel` name of each event type. Subscribe with `diagnostics_channel.subscribe(name, fn)`. */
+export const EVENT_CHANNELS = {
+  'lease-acquired': 'poolscope:lease:acquired',
+  'lease-released': 'poolscope:lease:released',
+  'leak-suspected': 'poolscope:leak:suspected',
+  'leak-returned': 'poolscope:leak:returned',
+  'dirty-release': 'poolscope:release:dirty',
+  'double-release': 'poolscope:release:double',
+  'foreign-release': 'poolscope:release:foreign',
+  'release-in-flight': 'poolscope:release:in-flight',
+  'owner-ended-holding': 'poolscope:owner:ended-holding',
+  'acquire-timeout': 'poolscope:acquire:timeout',
+  saturated: 'poolscope:pool:saturated',
+  'snapshot-taken': 'poolscope:snapshot:taken',
+  'query-executed': 'poolscope:query:executed',
+  'connection-error': 'poolscope:connection:error',
+} as const satisfies Record<PoolscopeEventType, string>;
+
+/** Every event type, in catalogue order. */
+export const EVENT_TYPES = Object.keys(EVENT_CHANNELS) as PoolscopeEventType[];
+
+type Listener = (event: PoolscopeEvent) => void;
+
+/**
+ * One inspector's event dispatch: typed listeners plus the diagnostics channels. A listener that throws is
+ * reported to `onError` and never reaches the caller.
+ */
+export class EventBus {
+  readonly #listeners = new Map<PoolscopeEventType, Set<Listener>>();
+  readonly #channels: Record<PoolscopeEventType, diagnosticsChannel.Channel>;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+    const channels = {} as Record<PoolscopeEventType, diagnosticsChannel.Channel>;
+    for (const type of EVENT_TYPES) channels[type] = diagnosticsChannel.channel(EVENT_CHANNELS[type]);
+    this.#channels = channels;
+  }
+
+  /** True when anything listens to `type` (check before building a costly payload). */
+  wants(type: PoolscopeEventType): boolean {
+    const set = this.#listeners.get(type);
+    return (set !== undefined && set.size > 0) || this.#channels[type].hasSubscribers;
+  }
+
+  on<T extends PoolscopeEventType>(type: T, listener: (event: PoolscopeEventOf<T>) => void): () => void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    const stored = listener as Listener;
+    set.add(stored);
+    return () => {
+      set.delete(stored);
+    };
+  }
+
+  emit(event: PoolscopeEvent): void {
+    const set = this.#listeners.get(event.type);
+    if (set !== undefined) {
+      for (const listener of set) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.#onError(error);
+        }
+      }
+    }
+    const channel = this.#channels[event.type];
+    if (channel.hasSubscribers) {
+      try {
+        channel.publish(event);
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,162 @@
+import { OptionsError, PoolNameError } from '../errors.js';
+import { DEFAULT_LEAK_THRESHOLD_MILLIS } from './leak-detector.js';
+import { DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, validateThresholds } from './pool-health.js';
+import { DEFAULT_SATURATION_COOLDOWN_MILLIS, DEFAULT_SATURATION_PERCENT } from './saturation-watch.js';
+import type { StackCaptureMode } from './stack-capture.js';
+import { STACK_CAPTURE_MODES } from './stack-capture.js';
+
+/** Per-pool settings. Every field but `name` has a default; inspector-wide defaults can be set in `InspectorOptions`. */
+export interface PoolTrackingOptions {
+  /** Unique name of the pool within the inspector (shown everywhere, the `pool_name` of metrics). */
+  readonly name: string;
+  /**
+   * Report a checkout held longer than this (once per lease; its return is reported too). Default 30000;
+   * 0 disables. Pools declared `expectFull` default to 0.
+   */
+  readonly leakThresholdMillis?: number;
+  /** When to capture the acquisition stack. Default `adaptive`; see StackCaptureMode. */
+  readonly stackCapture?: StackCaptureMode;
+  /** Adaptive mode: stacks captured per second at most before sampling starts. Default 1000. */
+  readonly stackCaptureBudgetPerSecond?: number;
+  /** Frames walked per capture (before pool frames are trimmed). Default 10. */
+  readonly stackFrameLimit?: number;
+  /** Utilization percent for level `warning`. Default 80. */
+  readonly warningPercent?: number;
+  /** Utilization percent for level `critical`. Default 90. */
+  readonly criticalPercent?: number;
+  /** Utilization percent that triggers an automatic snapshot. Default 80. */
+  readonly saturationPercent?: number;
+  /** Minimum time between two automatic snapshots of this pool. Default 10000. */
+  readonly saturationCooldownMillis?: number;
+  /** The pool is full by design (LISTEN connections): full is healthy, no leak threshold by default. */
+  readonly expectFull?: boolean;
+  /** Destroy a connection released inside a transaction instead of returning it to the pool. Default false. */
+  readonly destroyDirtyReleases?: boolean;
+  /** After an owner ends, how long its leases may still be returned before they are reported. Default 100. */
+  readonly ownerEndGraceMillis?: number;
+  /** Longest query text kept per lease (characters). Default 1000. */
+  readonly maxQueryTextLength?: number;
+  /** More stack frames to hide (e.g. your own database helpers), matched against V8's frame text. */
+  readonly hiddenFrames?: readonly RegExp[];
+}
+
+/** Settings that apply to every pool of an inspector unless the pool sets its own. */
+export type PoolTrackingDefaults = Partial<Omit<PoolTrackingOptions, 'name'>>;
+
+/** Options after defaults and validation. */
+export interface ResolvedPoolTrackingOptions {
+  readonly name: string;
+  readonly leakThresholdMillis: number;
+  readonly stackCapture: StackCaptureMode;
+  readonly stackCaptureBudgetPerSecond: number;
+  readonly stackFrameLimit: number;
+  readonly warningPercent: number;
+  readonly criticalPercent: number;
+  readonly saturationPercent: number;
+  readonly saturationCooldownMillis: number;
+  readonly expectFull: boolean;
+  readonly destroyDirtyReleases: boolean;
+  readonly ownerEndGraceMillis: number;
+  readonly maxQueryTextLength: number;
+  readonly hiddenFrames: readonly RegExp[];
+}
+
+const POOL_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** Merges defaults and validates; throws a coded error naming the first bad option. */
+export function resolvePoolTrackingOptions(
+  options: PoolTrackingOptions,
+  defaults: PoolTrackingDefaults = {},
+): ResolvedPoolTrackingOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new OptionsError('options', options, "an object with at least a name, e.g. { name: 'main' }");
+  }
+  const name = options.name;
+  if (typeof name !== 'string' || !POOL_NAME.test(name)) {
+    throw new PoolNameError(
+      'POOLSCOPE_ERR_POOL_INVALID_NAME',
+      String(name),
+      `Invalid pool name ${JSON.stringify(name)}: use 1-100 characters from A-Z a-z 0-9 _ . : - (e.g. 'main', 'tenant:42').`,
+    );
+  }
+  const merged = { ...defaults, ...stripUndefined(options) };
+  const expectFull = bool('expectFull', merged.expectFull, false);
+  const resolved: ResolvedPoolTrackingOptions = {
+    name,
+    expectFull,
+    leakThresholdMillis: nonNegative('leakThresholdMillis', merged.leakThresholdMillis, expectFull ? 0 : DEFAULT_LEAK_THRESHOLD_MILLIS),
+    stackCapture: oneOf('stackCapture', merged.stackCapture, STACK_CAPTURE_MODES, 'adaptive'),
+    stackCaptureBudgetPerSecond: positive('stackCaptureBudgetPerSecond', merged.stackCaptureBudgetPerSecond, 1000),
+    stackFrameLimit: positiveInteger('stackFrameLimit', merged.stackFrameLimit, 10),
+    warningPercent: merged.warningPercent ?? DEFAULT_WARNING_PERCENT,
+    criticalPercent: merged.criticalPercent ?? DEFAULT_CRITICAL_PERCENT,
+    saturationPercent: percent('saturationPercent', merged.saturationPercent, DEFAULT_SATURATION_PERCENT),
+    saturationCooldownMillis: nonNegative('saturationCooldownMillis', merged.saturationCooldownMillis, DEFAULT_SATURATION_COOLDOWN_MILLIS),
+    destroyDirtyReleases: bool('destroyDirtyReleases', merged.destroyDirtyReleases, false),
+    ownerEndGraceMillis: nonNegative('ownerEndGraceMillis', merged.ownerEndGraceMillis, 100),
+    maxQueryTextLength: positiveInteger('maxQueryTextLength', merged.maxQueryTextLength, 1000),
+    hiddenFrames: regexps('hiddenFrames', merged.hiddenFrames),
+  };
+  validateThresholds('', resolved.warningPercent, resolved.criticalPercent);
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+function nonNegative(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new OptionsError(option, value, 'a finite number of milliseconds >= 0 (0 disables where documented)');
+  }
+  return value;
+}
+
+function positive(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new OptionsError(option, value, 'a finite number > 0');
+  }
+  return value;
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new OptionsError(option, value, 'a whole number > 0');
+  }
+  return value;
+}
+
+function percent(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100) {
+    throw new OptionsError(option, value, 'a number in (0, 100]');
+  }
+  return value;
+}
+
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new OptionsError(option, value, 'true or false');
+  return value;
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new OptionsError(option, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  }
+  return value as T;
+}
+
+function regexps(option: string, value: unknown): readonly RegExp[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => v instanceof RegExp)) {
+    throw new OptionsError(option, value, 'an array of RegExp');
+  }
+  return value as RegExp[];
+}

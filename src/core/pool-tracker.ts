@@ -1,0 +1,589 @@
+import type { EventBus } from './pool-events.js';
+import type { Clock } from './monotonic-clock.js';
+import { isoAt } from './monotonic-clock.js';
+import type { Owner, OwnerContext } from './owner-context.js';
+import { ownerSnapshot } from './owner-context.js';
+import type { LeaseSnapshot, TransactionStatus } from './lease.js';
+import { Lease, leaseSnapshot, roundMillis } from './lease.js';
+import { Histogram } from './histogram.js';
+import { captureStack, formatStack, StackCapturePolicy } from './stack-capture.js';
+import { findNewLeaks, leakSweepIntervalMillis } from './leak-detector.js';
+import { SaturationWatch } from './saturation-watch.js';
+import { PoolHistory } from './pool-history.js';
+import { healthLevel, utilizationPercent } from './pool-health.js';
+import type { PoolAdapter } from './pool-adapter.js';
+import type { PoolCounters, PoolStats } from './pool-stats.js';
+import type { PoolSnapshot, SnapshotReason } from './pool-snapshot.js';
+import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
+import { applyStatementToDepth, applyStatusToDepth } from './transaction-depth.js';
+
+/** What a tracker gets from its inspector. */
+export interface TrackerContext {
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly owners: OwnerContext;
+  readonly historyCapacity: number;
+  /** Stores an automatic snapshot (ring buffer) and announces it. */
+  readonly storeSnapshot: (snapshot: PoolSnapshot) => void;
+  readonly nextSnapshotId: () => number;
+  readonly onError: (error: unknown) => void;
+}
+
+/** What `release` decided. */
+export interface ReleaseVerdict {
+  /** Destroy the connection instead of returning it (dirty release with destroyDirtyReleases). */
+  readonly destroy: boolean;
+}
+
+/** Why a pool's callers time out, attached to pg's timeout error. */
+export interface AcquireTimeoutReport {
+  readonly poolName: string;
+  readonly waitMillis: number;
+  readonly stats: PoolStats;
+  /** Longest holders, longest first (at most 5). */
+  readonly holders: readonly LeaseSnapshot[];
+  /** The explanation appended to the driver's message. */
+  readonly text: string;
+}
+
+/** How long (past the threshold) every checkout is captured after a leak was suspected on an uncaptured lease. */
+const ESCALATION_MILLIS = 60_000;
+
+class MutableCounters implements PoolCounters {
+  acquires = 0;
+  releases = 0;
+  creates = 0;
+  removes = 0;
+  errors = 0;
+  timeouts = 0;
+  leaksSuspected = 0;
+  dirtyReleases = 0;
+  doubleReleases = 0;
+  foreignReleases = 0;
+  releasesInFlight = 0;
+  ownerEndedHolding = 0;
+  queries = 0;
+  queryErrors = 0;
+  saturationSnapshots = 0;
+}
+
+/**
+ * Everything poolscope knows about one pool: its leases (held and waiting), counters, distributions, history, and
+ * the detectors. The adapter calls the `checkout*`, `release*`, `query*` and `connection*` methods from its
+ * wrappers; they never throw.
+ */
+export class PoolTracker {
+  readonly name: string;
+  readonly options: ResolvedPoolTrackingOptions;
+  readonly #adapter: PoolAdapter;
+  readonly #ctx: TrackerContext;
+  readonly #clock: Clock;
+  readonly #bus: EventBus;
+  readonly #stacks: StackCapturePolicy;
+  readonly #saturation: SaturationWatch;
+  readonly #history: PoolHistory;
+  readonly #held = new Map<object, Lease>();
+  readonly #waiting = new Set<Lease>();
+  readonly #counters = new MutableCounters();
+  readonly #waitTime = new Histogram();
+  readonly #useTime = new Histogram();
+  readonly #createTime = new Histogram();
+  #nextLeaseId = 1;
+  #leakTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(adapter: PoolAdapter, options: ResolvedPoolTrackingOptions, ctx: TrackerContext) {
+    this.name = options.name;
+    this.options = options;
+    this.#adapter = adapter;
+    this.#ctx = ctx;
+    this.#clock = ctx.clock;
+    this.#bus = ctx.bus;
+    this.#stacks = new StackCapturePolicy(options.stackCapture, options.stackCaptureBudgetPerSecond);
+    this.#saturation = new SaturationWatch(options.saturationPercent, options.saturationCooldownMillis, options.expectFull);
+    this.#history = new PoolHistory(ctx.historyCapacity);
+    if (options.leakThresholdMillis > 0) {
+      this.#leakTimer = setInterval(() => this.sweepLeaks(), leakSweepIntervalMillis(options.leakThresholdMillis));
+      this.#leakTimer.unref();
+    }
+  }
+
+  get driver(): string {
+    return this.#adapter.driver;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- hot path: called by adapters ------------------------------------------------------------------------------
+
+  /** A caller asked for a connection. `hideAbove` is the adapter's wrapper (hidden from the stack with all above). */
+  checkoutStarted(hideAbove: (...args: never[]) => unknown): Lease {
+    const now = this.#clock.now();
+    const stack = this.#stacks.shouldCapture(now) ? captureStack(this.options.stackFrameLimit, hideAbove) : undefined;
+    const lease = new Lease(this.#nextLeaseId++, this.name, this.#ctx.owners.current(), stack, now);
+    this.#waiting.add(lease);
+    return lease;
+  }
+
+  /** The caller got `connection`. `created` when the pool opened it for this caller. */
+  checkoutSucceeded(
+    lease: Lease,
+    connection: object,
+    backendPid: number | null,
+    created: boolean,
+    status: TransactionStatus = 'unknown',
+  ): void {
+    const now = this.#clock.now();
+    this.#waiting.delete(lease);
+    lease.state = 'held';
+    lease.acquiredAt = now;
+    lease.connection = connection;
+    lease.backendPid = backendPid;
+    // A connection returned dirty by its previous holder arrives inside a transaction.
+    if (status !== 'unknown') applyStatusToDepth(lease, status);
+    this.#held.set(connection, lease);
+    this.#counters.acquires += 1;
+    const waited = now - lease.waitStart;
+    this.#waitTime.record(waited);
+    if (created) this.#createTime.record(waited);
+    const owner = lease.owner;
+    if (owner !== undefined) (owner.held ??= new Set()).add(lease);
+    if (this.#bus.wants('lease-acquired')) {
+      this.#bus.emit({ type: 'lease-acquired', poolName: this.name, lease: this.#view(lease, now) });
+    }
+    this.checkSaturation();
+  }
+
+  /** The caller's `connect()` failed. Returns a report when it was an acquire timeout (to enrich the error). */
+  checkoutFailed(lease: Lease, timedOut: boolean, message: string): AcquireTimeoutReport | undefined {
+    const now = this.#clock.now();
+    this.#waiting.delete(lease);
+    lease.state = 'released';
+    lease.releasedAt = now;
+    if (!timedOut) {
+      this.#counters.errors += 1;
+      if (this.#bus.wants('connection-error')) {
+        this.#bus.emit({ type: 'connection-error', poolName: this.name, leaseId: lease.id, message });
+      }
+      return undefined;
+    }
+    this.#counters.timeouts += 1;
+    const waitMillis = roundMillis(now - lease.waitStart);
+    const stats = this.stats();
+    const holders = this.#holdersLongestFirst()
+      .slice(0, 5)
+      .map((held) => this.#view(held, now));
+    const waiterLocation = formatStack(lease.stack, this.options.hiddenFrames).location ?? null;
+    const text = describeTimeout(stats, holders, waitMillis, waiterLocation);
+    const report: AcquireTimeoutReport = { poolName: this.name, waitMillis, stats, holders, text };
+    if (this.#bus.wants('acquire-timeout')) {
+      this.#bus.emit({
+        type: 'acquire-timeout',
+        poolName: this.name,
+        waitMillis,
+        waiterLocation,
+        stats,
+        holders,
+        message: `Acquire timeout on pool "${this.name}" after ${formatMillis(waitMillis)}${waiterLocation === null ? '' : ` at ${waiterLocation}`}.${text}`,
+      });
+    }
+    return report;
+  }
+
+  /** The lease holding `connection` right now, if any. */
+  leaseOf(connection: object): Lease | undefined {
+    return this.#held.get(connection);
+  }
+
+  /**
+   * First release of `lease`. `status` is the server's transaction status; `destroying` is true when the caller
+   * passed an error (the connection is closed, so an open transaction dies with it).
+   */
+  releaseStarted(
+    lease: Lease,
+    status: TransactionStatus,
+    destroying: boolean,
+    hideAbove: (...args: never[]) => unknown,
+  ): ReleaseVerdict {
+    const now = this.#clock.now();
+    lease.state = 'released';
+    lease.releasedAt = now;
+    if (lease.connection !== undefined && this.#held.get(lease.connection) === lease) this.#held.delete(lease.connection);
+    lease.owner?.held?.delete(lease);
+    this.#counters.releases += 1;
+    this.#useTime.record(now - lease.acquiredAt);
+    if (status !== 'unknown') lease.transactionStatus = status;
+
+    let destroy = false;
+    const current = this.#ctx.owners.current();
+    const foreign = current !== undefined && lease.owner !== undefined && !current.isSelfOrDescendantOf(lease.owner);
+    const dirty =
+      !destroying && (status === 'in-transaction' || status === 'failed' || (status === 'unknown' && lease.transactionDepth > 0));
+    // The release site is captured only when something is wrong (rare), never on a clean release.
+    const where =
+      foreign || dirty || lease.inFlight > 0
+        ? (formatStack(captureStack(this.options.stackFrameLimit, hideAbove), this.options.hiddenFrames).location ?? null)
+        : null;
+
+    if (foreign && current !== undefined) {
+      this.#counters.foreignReleases += 1;
+      this.#bus.emit({
+        type: 'foreign-release',
+        poolName: this.name,
+        lease: this.#view(lease, now),
+        releasedBy: ownerSnapshot(current, (t) => isoAt(this.#clock, t)),
+        releaseLocation: where,
+        message:
+          `Foreign release on pool "${this.name}": lease #${lease.id} held by ${describeOwner(lease.owner)} was released from ` +
+          `${describeOwner(current)}${where === null ? '' : ` at ${where}`}. Release a connection in the scope that acquired it.`,
+      });
+    }
+    if (lease.inFlight > 0) {
+      this.#counters.releasesInFlight += 1;
+      this.#bus.emit({
+        type: 'release-in-flight',
+        poolName: this.name,
+        lease: this.#view(lease, now),
+        releaseLocation: where,
+        message:
+          `Released with ${lease.inFlight} quer${lease.inFlight === 1 ? 'y' : 'ies'} in flight on pool "${this.name}": lease #${lease.id}` +
+          `${where === null ? '' : ` released at ${where}`} while ${JSON.stringify(lease.queryText ?? '')} had not completed. ` +
+          'A query was not awaited before release(); await it (or return its promise) first.',
+      });
+    }
+    if (dirty) {
+      this.#counters.dirtyReleases += 1;
+      destroy = this.options.destroyDirtyReleases;
+      const view = this.#view(lease, now);
+      this.#bus.emit({
+        type: 'dirty-release',
+        poolName: this.name,
+        lease: view,
+        releaseLocation: where,
+        destroyed: destroy,
+        message:
+          `Dirty release on pool "${this.name}": lease #${lease.id} was released inside a transaction (status ${status}, depth ` +
+          `${lease.transactionDepth})${where === null ? '' : ` at ${where}`}; acquired at ${view.location ?? 'an uncaptured place'}. ` +
+          (destroy
+            ? 'The connection was destroyed.'
+            : 'The next borrower inherits the open transaction; COMMIT or ROLLBACK before release(), or use withTransaction().'),
+      });
+    }
+    if (lease.leakReported) {
+      this.#bus.emit({
+        type: 'leak-returned',
+        poolName: this.name,
+        lease: this.#view(lease, now),
+        message: `Previously reported leak on pool "${this.name}" returned: lease #${lease.id} after ${formatMillis(now - lease.acquiredAt)}.`,
+      });
+    }
+    if (this.#bus.wants('lease-released')) {
+      this.#bus.emit({ type: 'lease-released', poolName: this.name, lease: this.#view(lease, now), destroyed: destroying || destroy });
+    }
+    return { destroy };
+  }
+
+  /**
+   * A release function was called again for a lease already released. When `connection` is now held by another
+   * lease it is a foreign release (the stale call would have released someone else's checkout), else a double one.
+   */
+  releaseRepeated(lease: Lease, hideAbove: (...args: never[]) => unknown): void {
+    const now = this.#clock.now();
+    const where = formatStack(captureStack(this.options.stackFrameLimit, hideAbove), this.options.hiddenFrames).location ?? null;
+    const current = lease.connection === undefined ? undefined : this.#held.get(lease.connection);
+    const view = this.#view(lease, now);
+    if (current !== undefined && current !== lease) {
+      this.#counters.foreignReleases += 1;
+      this.#bus.emit({
+        type: 'foreign-release',
+        poolName: this.name,
+        lease: view,
+        releasedBy: ownerView(this.#ctx.owners.current(), this.#clock),
+        releaseLocation: where,
+        message:
+          `Foreign release on pool "${this.name}": release() of lease #${lease.id}${where === null ? '' : ` at ${where}`} came after ` +
+          `its connection was handed to lease #${current.id} (${describeOwner(current.owner)}). The driver refuses it; ` +
+          'drop references to a client once it is released.',
+      });
+      return;
+    }
+    this.#counters.doubleReleases += 1;
+    this.#bus.emit({
+      type: 'double-release',
+      poolName: this.name,
+      lease: view,
+      releaseLocation: where,
+      message:
+        `Double release on pool "${this.name}": lease #${lease.id} (acquired at ${view.location ?? 'an uncaptured place'}) was released ` +
+        `again${where === null ? '' : ` at ${where}`}. Release each checkout exactly once, in a finally block.`,
+    });
+  }
+
+  /** The tracker's clock (monotonic ms), for adapters timing queries. */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Hands an error raised inside an adapter's own bookkeeping to the inspector's onError. */
+  reportInternalError(error: unknown): void {
+    this.#ctx.onError(error);
+  }
+
+  /** A query was sent on a leased connection; `followed` when its completion will be reported. */
+  queryStarted(lease: Lease, text: string | undefined, now: number, followed: boolean): void {
+    if (followed) lease.inFlight += 1;
+    lease.queriesRun += 1;
+    lease.queryStart = now;
+    if (text !== undefined) {
+      lease.queryText = text.length > this.options.maxQueryTextLength ? text.slice(0, this.options.maxQueryTextLength) : text;
+      applyStatementToDepth(lease, text);
+    }
+  }
+
+  /** A query finished; `status` is the server's transaction status after it. */
+  queryFinished(lease: Lease, startedAt: number, ok: boolean, status: TransactionStatus): void {
+    if (lease.inFlight > 0) lease.inFlight -= 1;
+    if (lease.inFlight === 0) lease.queryStart = 0;
+    this.#counters.queries += 1;
+    if (!ok) this.#counters.queryErrors += 1;
+    if (status !== 'unknown') applyStatusToDepth(lease, status);
+    if (this.#bus.wants('query-executed')) {
+      this.#bus.emit({
+        type: 'query-executed',
+        poolName: this.name,
+        leaseId: lease.id,
+        text: lease.queryText ?? '',
+        durationMillis: roundMillis(this.#clock.now() - startedAt),
+        ok,
+      });
+    }
+  }
+
+  /** The pool opened a connection. */
+  connectionCreated(): void {
+    this.#counters.creates += 1;
+  }
+
+  /** The pool closed and removed a connection. */
+  connectionRemoved(): void {
+    this.#counters.removes += 1;
+  }
+
+  /** A connection emitted an error (idle, or leased as `lease`). */
+  connectionFailed(lease: Lease | undefined, message: string): void {
+    this.#counters.errors += 1;
+    if (lease !== undefined) lease.connectionError = message;
+    if (this.#bus.wants('connection-error')) {
+      this.#bus.emit({ type: 'connection-error', poolName: this.name, leaseId: lease?.id ?? null, message });
+    }
+  }
+
+  /** Checks for saturation and schedules an automatic snapshot (off the caller's path) when due. */
+  checkSaturation(): void {
+    const used = this.#held.size;
+    const max = this.#adapter.max();
+    const pending = this.#adapter.waitingCount();
+    if (!this.#saturation.shouldTrigger(this.#clock.now(), used, max, pending)) return;
+    setImmediate(() => {
+      if (this.#closed) return;
+      try {
+        this.#counters.saturationSnapshots += 1;
+        const snapshot = this.snapshot('saturation');
+        this.#bus.emit({ type: 'saturated', poolName: this.name, stats: snapshot.stats });
+        this.#ctx.storeSnapshot(snapshot);
+      } catch (error) {
+        this.#ctx.onError(error);
+      }
+    }).unref();
+  }
+
+  // ---- timers --------------------------------------------------------------------------------------------------
+
+  /** Reports leases held past the leak threshold (run by the tracker's timer; callable directly). */
+  sweepLeaks(): void {
+    try {
+      const now = this.#clock.now();
+      const threshold = this.options.leakThresholdMillis;
+      for (const lease of findNewLeaks(this.#held.values(), now, threshold)) {
+        lease.leakReported = true;
+        this.#counters.leaksSuspected += 1;
+        const view = this.#view(lease, now);
+        let where = view.location === null ? 'an uncaptured place' : view.location;
+        if (lease.stack === undefined && this.#stacks.mode === 'adaptive') {
+          this.#stacks.captureAllUntil(now + threshold + ESCALATION_MILLIS);
+          where +=
+            ` (stack capture is adaptive and sampled this checkout out; every checkout of "${this.name}" is captured for the next ` +
+            `${formatMillis(threshold + ESCALATION_MILLIS)}, so the next leak names its file:line)`;
+        } else if (lease.stack === undefined && this.#stacks.mode === 'off') {
+          where += ' (stack capture is off for this pool)';
+        }
+        this.#bus.emit({
+          type: 'leak-suspected',
+          poolName: this.name,
+          lease: view,
+          thresholdMillis: threshold,
+          message:
+            `Connection leak suspected on pool "${this.name}": lease #${lease.id} held for ${formatMillis(now - lease.acquiredAt)} ` +
+            `(threshold ${formatMillis(threshold)})${lease.owner === undefined ? '' : ` by ${describeOwner(lease.owner)}`}, acquired at ${where}.` +
+            (lease.queryText === undefined ? '' : ` Last query: ${JSON.stringify(lease.queryText)}.`),
+        });
+      }
+    } catch (error) {
+      this.#ctx.onError(error);
+    }
+  }
+
+  /** Reports a lease whose owner ended while holding it (called by the inspector after the grace period). */
+  reportOwnerEnded(lease: Lease, owner: Owner): void {
+    if (lease.state !== 'held') return;
+    const now = this.#clock.now();
+    this.#counters.ownerEndedHolding += 1;
+    const view = this.#view(lease, now);
+    this.#bus.emit({
+      type: 'owner-ended-holding',
+      poolName: this.name,
+      owner: ownerSnapshot(owner, (t) => isoAt(this.#clock, t)),
+      lease: view,
+      message:
+        `${describeOwner(owner)} ended while still holding lease #${lease.id} of pool "${this.name}" (held ${formatMillis(now - lease.acquiredAt)}, ` +
+        `acquired at ${view.location ?? 'an uncaptured place'}). A release() is missing on some path: put it in a finally block ` +
+        'or use withClient()/withTransaction().',
+    });
+  }
+
+  /** Records one history sample (run by the inspector's timer). */
+  sampleHistory(): void {
+    const used = this.#held.size;
+    const max = this.#adapter.max();
+    this.#history.record({
+      wallMillis: this.#clock.toWallMillis(this.#clock.now()),
+      total: this.#adapter.totalCount(),
+      idle: this.#adapter.idleCount(),
+      used,
+      pending: this.#adapter.waitingCount(),
+      max,
+      utilizationPercent: utilizationPercent(used, max),
+      acquiresTotal: this.#counters.acquires,
+      timeoutsTotal: this.#counters.timeouts,
+    });
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------------------
+
+  stats(): PoolStats {
+    const used = this.#held.size;
+    const max = this.#adapter.max();
+    const pending = this.#adapter.waitingCount();
+    return {
+      poolName: this.name,
+      timestamp: isoAt(this.#clock, this.#clock.now()),
+      total: this.#adapter.totalCount(),
+      idle: this.#adapter.idleCount(),
+      used,
+      pending,
+      max,
+      min: this.#adapter.min(),
+      utilizationPercent: utilizationPercent(used, max),
+      level: healthLevel(used, max, pending, this.options),
+      expectFull: this.options.expectFull,
+      counters: { ...this.#counters },
+      waitTime: this.#waitTime.snapshot(),
+      useTime: this.#useTime.snapshot(),
+      createTime: this.#createTime.snapshot(),
+    };
+  }
+
+  /** The distributions themselves (for exporters that need buckets). */
+  distributions(): { readonly waitTime: Histogram; readonly useTime: Histogram; readonly createTime: Histogram } {
+    return { waitTime: this.#waitTime, useTime: this.#useTime, createTime: this.#createTime };
+  }
+
+  /** Holders (longest first) and waiters (longest first), with stacks formatted now. */
+  snapshot(reason: SnapshotReason = 'manual'): PoolSnapshot {
+    const now = this.#clock.now();
+    const waiters = [...this.#waiting].sort((a, b) => a.waitStart - b.waitStart);
+    return {
+      id: this.#ctx.nextSnapshotId(),
+      poolName: this.name,
+      takenAt: isoAt(this.#clock, now),
+      reason,
+      stats: this.stats(),
+      config: this.#adapter.config(),
+      holders: this.#holdersLongestFirst().map((lease) => this.#view(lease, now)),
+      waiters: waiters.map((lease) => this.#view(lease, now)),
+    };
+  }
+
+  /** Held leases right now (live objects; do not keep them). */
+  heldLeases(): IterableIterator<Lease> {
+    return this.#held.values();
+  }
+
+  history(sinceWallMillis?: number): ReturnType<PoolHistory['points']> {
+    return this.#history.points(sinceWallMillis);
+  }
+
+  /** Stops the leak timer and detaches the adapter's wrappers. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#leakTimer !== undefined) clearInterval(this.#leakTimer);
+    this.#leakTimer = undefined;
+    try {
+      this.#adapter.detach();
+    } catch (error) {
+      this.#ctx.onError(error);
+    }
+  }
+
+  #holdersLongestFirst(): Lease[] {
+    return [...this.#held.values()].sort((a, b) => a.acquiredAt - b.acquiredAt);
+  }
+
+  #view(lease: Lease, now: number): LeaseSnapshot {
+    return leaseSnapshot(lease, now, this.#clock, this.options.hiddenFrames);
+  }
+}
+
+function ownerView(owner: Owner | undefined, clock: Clock) {
+  return owner === undefined ? null : ownerSnapshot(owner, (t) => isoAt(clock, t));
+}
+
+function describeOwner(owner: Owner | undefined): string {
+  if (owner === undefined) return 'no owner';
+  return `${owner.kind} "${owner.label}"`;
+}
+
+/** `850 ms`, `2.5 s`. */
+export function formatMillis(millis: number): string {
+  if (millis < 1000) return `${Math.round(millis)} ms`;
+  return `${(millis / 1000).toFixed(1)} s`;
+}
+
+function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapshot[], waitMillis: number, waiterLocation: string | null): string {
+  const lines = [
+    '',
+    `[poolscope] pool "${stats.poolName}": ${stats.used}/${stats.max} connections in use, ${stats.idle} idle, ${stats.pending} waiting ` +
+      `(utilization ${stats.utilizationPercent}%, level ${stats.level}); this caller waited ${formatMillis(waitMillis)}` +
+      `${waiterLocation === null ? '' : ` at ${waiterLocation}`}.`,
+  ];
+  if (holders.length === 0) {
+    lines.push('  No connection is checked out: the server may be slow to accept connections, or max is 0.');
+  } else {
+    lines.push('  Longest holders:');
+    for (const h of holders) {
+      const owner = h.owner === null ? 'no owner' : `${h.owner.kind} "${h.owner.label}"`;
+      const query = h.query === null ? '' : ` running ${JSON.stringify(truncate(h.query.text, 80))}`;
+      const tx = h.transaction.depth > 0 ? ` in transaction (depth ${h.transaction.depth})` : '';
+      lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} at ${h.location ?? 'an uncaptured place'}${tx}${query}`);
+    }
+    lines.push('  Fix the holders (a missing release, a slow query) before raising max.');
+  }
+  return lines.join('\n');
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
+}

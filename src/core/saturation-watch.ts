@@ -1,0 +1,71 @@
+/**
+ * Decides when a pool is saturated enough for an automatic snapshot: utilization at or above a threshold
+ * (default 80%, seed 000) or callers queued, at most once per cooldown.
+ */
+
+export const DEFAULT_SATURATION_PERCENT = 80;
+export const DEFAULT_SATURATION_COOLDOWN_MILLIS = 10_000;
+
+export class SaturationWatch {
+  readonly #percent: number;
+  readonly #cooldownMillis: number;
+  readonly #expectFull: boolean;
+  #lastTrigger = Number.NEGATIVE_INFINITY;
+
+  constructor(percent: number, cooldownMillis: number, expectFull: boolean) {
+    this.#percent = percent;
+    this.#cooldownMillis = cooldownMillis;
+    this.#expectFull = expectFull;
+  }
+
+  /** True when the pool is saturated (ignores the cooldown). Pools that are full by design count only their queue. */
+  isSaturated(used: number, max: number, pending: number): boolean {
+    if (pending > 0) return true;
+    if (this.#expectFull || max <= 0) return false;
+    return used * 100 >= this.#percent * max;
+  }
+
+  /** True (and starts the cooldown) when a snapshot should be taken now. */
+  shouldTrigger(now: number, used: number, max: number, pending: number): boolean {
+    if (now - this.#lastTrigger < this.#cooldownMillis) return false;
+    if (!this.isSaturated(used, max, pending)) return false;
+    this.#lastTrigger = now;
+    return true;
+  }
+}
+
+/** A bounded buffer keeping the newest `capacity` items. */
+export class RingBuffer<T> {
+  readonly #items: (T | undefined)[];
+  #next = 0;
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#items = new Array<T | undefined>(Math.max(1, capacity));
+  }
+
+  push(item: T): void {
+    this.#items[this.#next] = item;
+    this.#next = (this.#next + 1) % this.#items.length;
+    if (this.#size < this.#items.length) this.#size += 1;
+  }
+
+  /** Oldest first. */
+  toArray(): T[] {
+    const out: T[] = [];
+    const capacity = this.#items.length;
+    const start = (this.#next - this.#size + capacity) % capacity;
+    for (let i = 0; i < this.#size; i++) out.push(this.#items[(start + i) % capacity] as T);
+    return out;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  clear(): void {
+    this.#items.fill(undefined);
+    this.#next = 0;
+    this.#size = 0;
+  }
+}

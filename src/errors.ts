@@ -1,0 +1,116 @@
+/**
+ * The one catalogue of poolscope's error codes. Every code is listed in docs/reference/errors.md; a test keeps the
+ * two in step. Setup calls throw these; awaited calls reject with them; listeners never throw.
+ */
+
+/** Every error code poolscope can produce, `POOLSCOPE_ERR_<AREA>_<WHAT>`. */
+export const ERROR_CODES = [
+  'POOLSCOPE_ERR_POOL_DUPLICATE_NAME',
+  'POOLSCOPE_ERR_POOL_INVALID_NAME',
+  'POOLSCOPE_ERR_POOL_ALREADY_TRACKED',
+  'POOLSCOPE_ERR_POOL_NOT_TRACKED',
+  'POOLSCOPE_ERR_POOL_UNSUPPORTED',
+  'POOLSCOPE_ERR_OPTIONS_INVALID',
+  'POOLSCOPE_ERR_INSPECTOR_CLOSED',
+  'POOLSCOPE_ERR_TRANSACTION_ROLLBACK_FAILED',
+] as const;
+
+/** A poolscope error code. */
+export type PoolscopeErrorCode = (typeof ERROR_CODES)[number];
+
+/** Base class of every error poolscope throws or rejects with. `code` is stable; match on it, not on the message. */
+export class PoolscopeError extends Error {
+  readonly code: PoolscopeErrorCode;
+
+  constructor(code: PoolscopeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolscopeError';
+    this.code = code;
+  }
+}
+
+/** A pool name is empty, too long, or already tracked by this inspector. */
+export class PoolNameError extends PoolscopeError {
+  readonly poolName: string;
+
+  constructor(code: 'POOLSCOPE_ERR_POOL_DUPLICATE_NAME' | 'POOLSCOPE_ERR_POOL_INVALID_NAME', poolName: string, message: string) {
+    super(code, message);
+    this.name = 'PoolNameError';
+    this.poolName = poolName;
+  }
+}
+
+/** A pool object was given that poolscope cannot track (not a pg.Pool, already tracked, unknown name). */
+export class PoolTrackingError extends PoolscopeError {
+  readonly poolName: string | undefined;
+
+  constructor(
+    code: 'POOLSCOPE_ERR_POOL_ALREADY_TRACKED' | 'POOLSCOPE_ERR_POOL_NOT_TRACKED' | 'POOLSCOPE_ERR_POOL_UNSUPPORTED',
+    message: string,
+    poolName?: string,
+  ) {
+    super(code, message);
+    this.name = 'PoolTrackingError';
+    this.poolName = poolName;
+  }
+}
+
+/** An option has a value of the wrong type or out of range. `option` names it, `value` is what was given. */
+export class OptionsError extends PoolscopeError {
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string) {
+    super('POOLSCOPE_ERR_OPTIONS_INVALID', `Invalid option ${option}: got ${describeValue(value)}; expected ${expected}.`);
+    this.name = 'OptionsError';
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** A method was called on an inspector after `close()`. */
+export class InspectorClosedError extends PoolscopeError {
+  constructor(method: string) {
+    super(
+      'POOLSCOPE_ERR_INSPECTOR_CLOSED',
+      `Inspector.${method}() was called after close(). Create a new Inspector to track pools again.`,
+    );
+    this.name = 'InspectorClosedError';
+  }
+}
+
+/**
+ * `withTransaction` could not roll back after the callback failed. The callback's error is `cause`; the rollback's
+ * error is `rollbackError`. The connection was destroyed rather than returned to the pool.
+ */
+export class TransactionRollbackError extends PoolscopeError {
+  readonly rollbackError: unknown;
+
+  constructor(cause: unknown, rollbackError: unknown) {
+    super(
+      'POOLSCOPE_ERR_TRANSACTION_ROLLBACK_FAILED',
+      `The transaction callback failed and the ROLLBACK that followed failed too (${messageOf(rollbackError)}); ` +
+        'the connection was destroyed instead of being returned to the pool. The callback error is in `cause`.',
+      { cause },
+    );
+    this.name = 'TransactionRollbackError';
+    this.rollbackError = rollbackError;
+  }
+}
+
+/** A short, safe description of a value for an error message (no huge dumps). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}
+
+/** The message of an unknown thrown value. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

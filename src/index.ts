@@ -1,0 +1,59 @@
+// Public API of poolscope. Explicit named exports only; types with `export type`.
+
+export {
+  ERROR_CODES,
+  PoolscopeError,
+  PoolNameError,
+  PoolTrackingError,
+  OptionsError,
+  InspectorClosedError,
+  TransactionRollbackError,
+} from './errors.js';
+export type { PoolscopeErrorCode } from './errors.js';
+
+export { Inspector } from './core/inspector.js';
+export type { InspectorOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
+export { PoolTracker, formatMillis } from './core/pool-tracker.js';
+export type { AcquireTimeoutReport, ReleaseVerdict, TrackerContext } from './core/pool-tracker.js';
+export type { PoolTrackingOptions, PoolTrackingDefaults, ResolvedPoolTrackingOptions } from './core/pool-tracker-options.js';
+export type { PoolAdapter } from './core/pool-adapter.js';
+export type { PoolStats, PoolCounters } from './core/pool-stats.js';
+export type { PoolSnapshot, InspectorSnapshot, MultiPoolOwner, PoolConfigSnapshot, SnapshotReason } from './core/pool-snapshot.js';
+export { SNAPSHOT_REASONS } from './core/pool-snapshot.js';
+export type { LeaseSnapshot, LeaseState, TransactionStatus } from './core/lease.js';
+export { LEASE_STATES, TRANSACTION_STATUSES } from './core/lease.js';
+export type { OwnerOptions, OwnerSnapshot } from './core/owner-context.js';
+export type { DistributionSnapshot } from './core/histogram.js';
+export { Histogram, bucketUpperBoundMillis } from './core/histogram.js';
+export type { HealthLevel, HealthThresholds } from './core/pool-health.js';
+export { HEALTH_LEVELS, healthLevel, utilizationPercent } from './core/pool-health.js';
+export type { PoolHistoryPoint } from './core/pool-history.js';
+export type { StackCaptureMode, FormattedStack } from './core/stack-capture.js';
+export { STACK_CAPTURE_MODES } from './core/stack-capture.js';
+export { DEFAULT_LEAK_THRESHOLD_MILLIS } from './core/leak-detector.js';
+export type { Clock } from './core/monotonic-clock.js';
+export { EVENT_CHANNELS, EVENT_TYPES } from './core/pool-events.js';
+export type {
+  PoolscopeEvent,
+  PoolscopeEventType,
+  PoolscopeEventOf,
+  LeaseAcquiredEvent,
+  LeaseReleasedEvent,
+  LeakSuspectedEvent,
+  LeakReturnedEvent,
+  DirtyReleaseEvent,
+  DoubleReleaseEvent,
+  ForeignReleaseEvent,
+  ReleaseInFlightEvent,
+  OwnerEndedHoldingEvent,
+  AcquireTimeoutEvent,
+  SaturatedEvent,
+  SnapshotTakenEvent,
+  QueryExecutedEvent,
+  ConnectionErrorEvent,
+} from './core/pool-events.js';
+
+export { trackPgPool, acquireTimeoutReportOf, maskConnectionString, PG_ACQUIRE_TIMEOUT_MESSAGE } from './adapters/pg/pg-adapter.js';
+export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
+export type { IsolationLevel, TransactionOptions } from './adapters/pg/pg-transactions.js';
+export type { PgPoolLike, PgPoolClientLike, PgConnectable, PgQueryable } from './adapters/pg/pg-types.js';
