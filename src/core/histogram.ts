@@ -10,7 +10,9 @@
 const MIN_BOUND_MILLIS = 0.001;
 /** Buckets per doubling. */
 const STEPS_PER_DOUBLING = 4;
-/** 1 us .. about 4.4 days in 2^(1/4) steps, then one overflow bucket. */
+/** Half a bucket's width as a factor. */
+const HALF_STEP = 2 ** (1 / (2 * STEPS_PER_DOUBLING));
+/** 1 us .. about 5.4 days in 2^(1/4) steps, then one overflow bucket. */
 const BUCKET_COUNT = 4 * 39 + 1;
 const LOG2_MIN = Math.log2(MIN_BOUND_MILLIS);
 
@@ -42,7 +44,8 @@ export class Histogram {
 
   /** Records one duration in milliseconds. Negative or NaN values count as 0. */
   record(millis: number): void {
-    const value = millis > 0 ? millis : 0;
+    // NaN, negatives and -Infinity count as 0; +Infinity as the largest finite double (keeps JSON numeric).
+    const value = millis > 0 ? (millis === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : millis) : 0;
     let index = 0;
     if (value > MIN_BOUND_MILLIS) {
       index = Math.ceil((Math.log2(value) - LOG2_MIN) * STEPS_PER_DOUBLING - 1e-9);
@@ -63,7 +66,10 @@ export class Histogram {
     return this.#sum;
   }
 
-  /** The value at quantile `q` (0..1), as the upper bound of its bucket clamped to the observed min and max. */
+  /**
+   * The value at quantile `q` (0..1): the geometric middle of its bucket (relative error at most 2^(1/8) - 1,
+   * about 9%), clamped to the observed min and max.
+   */
   quantile(q: number): number {
     if (this.#count === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.#count));
@@ -71,8 +77,8 @@ export class Histogram {
     for (let i = 0; i < BUCKET_COUNT; i++) {
       seen += this.#counts[i] ?? 0;
       if (seen >= rank) {
-        const bound = bucketUpperBoundMillis(i);
-        return Math.min(Math.max(bound, this.#min), this.#max);
+        const middle = i === 0 ? MIN_BOUND_MILLIS : bucketUpperBoundMillis(i) / HALF_STEP;
+        return Math.min(Math.max(middle, this.#min), this.#max);
       }
     }
     return this.#max;

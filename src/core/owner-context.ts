@@ -46,7 +46,8 @@ export class Owner {
 
   /** True when `other` is this owner or one of its ancestors (a child scope acting for its parent). */
   isSelfOrDescendantOf(other: Owner): boolean {
-    for (let owner: Owner | undefined = this; owner !== undefined; owner = owner.parent) {
+    if (other === this) return true;
+    for (let owner = this.parent; owner !== undefined; owner = owner.parent) {
       if (owner === other) return true;
     }
     return false;

@@ -10,7 +10,7 @@ import type { Lease, TransactionStatus } from './lease.js';
 const FIRST_LETTERS = [0x62, 0x73, 0x72, 0x63, 0x65, 0x61];
 
 const STATEMENT =
-  /^\s*(?:(begin|start\s+transaction)|(savepoint)\s+("(?:[^"]|"")+"|[\w$]+)|(release)(?:\s+savepoint)?\s+("(?:[^"]|"")+"|[\w$]+)|(rollback|abort)(?:\s+(?:work|transaction))?\s+to(?:\s+savepoint)?\s+("(?:[^"]|"")+"|[\w$]+)|(commit|end|rollback|abort))\b/i;
+  /^\s*(?:(begin|start\s+transaction)|(savepoint)\s+("(?:[^"]|"")+"|[\w$]+)|(release)(?:\s+savepoint)?\s+("(?:[^"]|"")+"|[\w$]+)|(rollback|abort)(?:\s+(?:work|transaction))?\s+to(?:\s+savepoint)?\s+("(?:[^"]|"")+"|[\w$]+)|(commit|end|rollback|abort))(?![\w$])/i;
 
 /** Applies a statement about to run to the lease's depth (called when the query is submitted). */
 export function applyStatementToDepth(lease: Lease, text: string): void {
@@ -20,8 +20,11 @@ export function applyStatementToDepth(lease: Lease, text: string): void {
   const match = STATEMENT.exec(text);
   if (match === null) return;
   if (match[1] !== undefined) {
-    if (lease.transactionDepth === 0) lease.transactionDepth = 1;
-    lease.savepoints = undefined;
+    // BEGIN inside a transaction is only a warning in PostgreSQL: depth and savepoints stay.
+    if (lease.transactionDepth === 0) {
+      lease.transactionDepth = 1;
+      lease.savepoints = undefined;
+    }
   } else if (match[2] !== undefined) {
     if (lease.transactionDepth === 0) return;
     (lease.savepoints ??= []).push(normaliseName(match[3] ?? ''));

@@ -126,12 +126,12 @@ class PgPoolAdapter implements PoolAdapter {
     const original = pool.connect;
     this.#originalConnect = original;
     this.#hadOwnConnect = Object.hasOwn(pool, 'connect');
-    // A named function expression: it is both the wrapper and the frame hidden from captured stacks.
+    const viaAdapter = (thisArg: unknown, callback: PgConnectCallback | undefined): unknown =>
+      this.connect(thisArg, original, callback, wrapped);
+    // A named function expression (it keeps pg's `this`): the wrapper, and the frame hidden from captured stacks.
     const wrapped = function poolscopeConnect(this: unknown, callback?: PgConnectCallback): unknown {
-      // eslint-disable-next-line @typescript-eslint/no-use-before-define
-      return adapter.connect(this, original, callback, wrapped);
+      return viaAdapter(this, callback);
     };
-    const adapter = this;
     Object.defineProperty(wrapped, WRAPPED, { value: true });
     this.#wrappedConnect = wrapped;
     pool.connect = wrapped;
@@ -304,14 +304,16 @@ class PgPoolAdapter implements PoolAdapter {
 
   #wrapClient(client: PgClientInternal): void {
     if (this.#clients.has(client)) return;
-    const adapter = this;
     const originalQuery = client.query;
     const originalEmit = client.emit;
+    const queryVia = (thisArg: unknown, config: unknown, values: unknown, callback: unknown): unknown =>
+      this.#query(client, originalQuery, thisArg, config, values, callback);
+    const onError = (error: unknown): void => this.#clientError(client, error);
     const query = function poolscopeQuery(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
-      return adapter.#query(client, originalQuery, this, config, values, callback);
+      return queryVia(this, config, values, callback);
     };
     const emit = function poolscopeEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'error') adapter.#clientError(client, args[0]);
+      if (event === 'error') onError(args[0]);
       return originalEmit.call(this, event, ...args);
     };
     this.#clients.set(client, {

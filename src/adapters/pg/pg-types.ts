@@ -10,8 +10,9 @@ export interface PgPoolLike {
   readonly waitingCount: number;
   readonly options: object;
   connect(...args: never[]): unknown;
-  on(event: 'connect' | 'remove', listener: (client: never) => void): unknown;
-  removeListener(event: 'connect' | 'remove', listener: (client: never) => void): unknown;
+  /** EventEmitter's `on` and `removeListener` (poolscope listens to `connect` and `remove` only). */
+  on(...args: never[]): unknown;
+  removeListener(...args: never[]): unknown;
 }
 
 /** What the transaction helpers need of a checked-out client. */

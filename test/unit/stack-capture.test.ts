@@ -1,0 +1,252 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  STACK_CAPTURE_MODES,
+  StackCapturePolicy,
+  captureStack,
+  formatStack,
+  locationOfFrame,
+  type StackHolder,
+} from '../../src/core/stack-capture.js';
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const THIS_FILE_SHOWN = path.relative(process.cwd(), THIS_FILE);
+const SOURCE_LINES = readFileSync(THIS_FILE, 'utf8').split('\n');
+
+/** The 1-based line of this file that contains `marker` (exactly once). */
+function lineOf(marker: string): number {
+  const hits = SOURCE_LINES.flatMap((line, i) => (line.includes(marker) && !line.includes('lineOf(') ? [i + 1] : []));
+  assert.equal(hits.length, 1, `marker ${marker} must appear on exactly one line, found ${hits.length}`);
+  return hits[0] as number;
+}
+
+/** `path:line` of the first frame of an Error made on the caller's line (what V8 + source maps say). */
+function lineOfError(error: Error): string {
+  const frame = (error.stack ?? '').split('\n').find((l) => l.trim().startsWith('at '));
+  const location = frame === undefined ? undefined : locationOfFrame(frame.trim().slice(3));
+  assert.ok(location !== undefined, `no location in ${error.stack}`);
+  return location.replace(/:\d+$/, '');
+}
+
+/** Stands in for an adapter's wrapper: it and everything above it are hidden. */
+function acquireLikeAPool(): StackHolder {
+  return captureStack(10, acquireLikeAPool);
+}
+
+function outerWrapper(): StackHolder {
+  return innerHelper();
+}
+function innerHelper(): StackHolder {
+  return captureStack(10, outerWrapper);
+}
+
+describe('StackCapturePolicy', () => {
+  test('the modes are adaptive, always and off', () => {
+    assert.deepEqual([...STACK_CAPTURE_MODES], ['adaptive', 'always', 'off']);
+  });
+
+  test("'always' captures every checkout", () => {
+    const policy = new StackCapturePolicy('always', 10);
+    for (let i = 0; i < 1000; i++) assert.equal(policy.shouldCapture(0), true);
+  });
+
+  test("'off' never captures, even when asked to escalate", () => {
+    const policy = new StackCapturePolicy('off', 1000);
+    policy.captureAllUntil(1_000_000);
+    assert.equal(policy.isEscalated(0), false);
+    for (let t = 0; t < 1000; t += 10) assert.equal(policy.shouldCapture(t), false);
+  });
+
+  test("'adaptive' allows budget/10 captures per 100 ms slice, then none until the next slice", () => {
+    const policy = new StackCapturePolicy('adaptive', 1000); // 100 per slice
+    let captured = 0;
+    for (let i = 0; i < 250; i++) if (policy.shouldCapture(5000)) captured += 1;
+    assert.equal(captured, 100);
+    assert.equal(policy.shouldCapture(5099), false, 'same slice');
+    assert.equal(policy.shouldCapture(5100), true, 'next slice');
+    let next = 1;
+    for (let i = 0; i < 200; i++) if (policy.shouldCapture(5150)) next += 1;
+    assert.equal(next, 100);
+  });
+
+  test("'adaptive' with a small budget still captures at least one per slice", () => {
+    const policy = new StackCapturePolicy('adaptive', 1); // 0.1 per slice -> 1
+    assert.equal(policy.shouldCapture(0), true);
+    assert.equal(policy.shouldCapture(50), false);
+    assert.equal(policy.shouldCapture(100), true);
+  });
+
+  test("'adaptive' with budget 50 allows 5 per slice", () => {
+    const policy = new StackCapturePolicy('adaptive', 50);
+    const results = Array.from({ length: 8 }, () => policy.shouldCapture(0));
+    assert.deepEqual(results, [true, true, true, true, true, false, false, false]);
+  });
+
+  test('captureAllUntil escalates adaptive mode to every checkout until the given time', () => {
+    const policy = new StackCapturePolicy('adaptive', 10); // 1 per slice
+    assert.equal(policy.shouldCapture(0), true);
+    assert.equal(policy.shouldCapture(0), false);
+    policy.captureAllUntil(500);
+    assert.equal(policy.isEscalated(0), true);
+    for (let i = 0; i < 50; i++) assert.equal(policy.shouldCapture(10), true);
+    assert.equal(policy.shouldCapture(499), true);
+    assert.equal(policy.isEscalated(500), false);
+    // From 500 on, back to the budget.
+    assert.equal(policy.shouldCapture(500), true);
+    assert.equal(policy.shouldCapture(500), false);
+  });
+
+  test('captureAllUntil never shortens an escalation already in force', () => {
+    const policy = new StackCapturePolicy('adaptive', 10);
+    policy.captureAllUntil(1000);
+    policy.captureAllUntil(200);
+    assert.equal(policy.isEscalated(900), true);
+  });
+
+  test("captureAllUntil has no effect in 'always' mode (already capturing) and reports no escalation", () => {
+    const policy = new StackCapturePolicy('always', 10);
+    policy.captureAllUntil(1000);
+    assert.equal(policy.isEscalated(0), false);
+    assert.equal(policy.shouldCapture(0), true);
+  });
+});
+
+describe('captureStack and formatStack', () => {
+  test('a capture through a wrapper points at the caller in this test file, on the right line', () => {
+    const holder = acquireLikeAPool(); const sameLine = new Error(); // @capture-line-1
+    const formatted = formatStack(holder);
+    assert.ok(formatted.location !== undefined, 'a location is found');
+    const expectedLine = lineOf('@capture-line-1');
+    assert.match(formatted.location, new RegExp(`^${escape(THIS_FILE_SHOWN)}:${expectedLine}:\\d+$`));
+    assert.equal(formatted.location.replace(/:\d+$/, ''), lineOfError(sameLine));
+  });
+
+  test('the file path is relative to the working directory', () => {
+    const formatted = formatStack(acquireLikeAPool());
+    assert.ok(formatted.location?.startsWith('test/unit/stack-capture.test.ts:') || formatted.location?.startsWith(`test${path.sep}unit${path.sep}`), formatted.location);
+    assert.ok(!path.isAbsolute(formatted.location ?? '/'));
+  });
+
+  test('hideAbove hides the given function and everything it called', () => {
+    const holder = outerWrapper(); // @capture-line-2
+    const formatted = formatStack(holder);
+    for (const frame of formatted.frames) {
+      assert.doesNotMatch(frame, /\b(outerWrapper|innerHelper)\b/, `frame ${frame} should be hidden`);
+    }
+    assert.match(formatted.location ?? '', new RegExp(`:${lineOf('@capture-line-2')}:\\d+$`));
+  });
+
+  test('hiding only the inner helper leaves the wrapper as the first frame (control for the test above)', () => {
+    function visibleWrapper(): StackHolder {
+      return hiddenInner();
+    }
+    function hiddenInner(): StackHolder {
+      return captureStack(10, hiddenInner);
+    }
+    const formatted = formatStack(visibleWrapper());
+    assert.match(formatted.frames[0] ?? '', /\bvisibleWrapper\b/);
+    assert.ok(!formatted.frames.some((f) => /\bhiddenInner\b/.test(f)));
+  });
+
+  test('a hideAbove function that is not on the stack leaves nothing (V8 drops every frame)', () => {
+    const formatted = formatStack(captureStack(10, formatStack));
+    assert.deepEqual(formatted, { location: undefined, frames: [] });
+  });
+
+  test('the frame limit is scoped to the capture: Error.stackTraceLimit is restored', () => {
+    const previous = Error.stackTraceLimit;
+    Error.stackTraceLimit = 7;
+    try {
+      const holder = captureStack(2, acquireLikeAPool);
+      assert.equal(Error.stackTraceLimit, 7);
+      assert.ok(formatStack(holder).frames.length <= 2);
+    } finally {
+      Error.stackTraceLimit = previous;
+    }
+  });
+
+  test('Node internal frames are dropped', () => {
+    const formatted = formatStack({
+      stack: 'Error\n    at userCode (/app/src/orders.js:10:5)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+    });
+    assert.deepEqual(formatted.frames, ['userCode (/app/src/orders.js:10:5)']);
+    assert.equal(formatted.location, '/app/src/orders.js:10:5');
+  });
+
+  test('pg and pg-pool frames are dropped and the first user frame is the location', () => {
+    const formatted = formatStack({
+      stack: [
+        'Error',
+        '    at BoundPool.connect (/app/node_modules/pg-pool/index.js:222:10)',
+        '    at Client.query (/app/node_modules/pg/lib/client.js:500:3)',
+        '    at loadOrder (/app/src/orders.js:42:18)',
+        '    at handler (/app/src/server.js:7:3)',
+      ].join('\n'),
+    });
+    assert.deepEqual(formatted.frames, ['loadOrder (/app/src/orders.js:42:18)', 'handler (/app/src/server.js:7:3)']);
+    assert.equal(formatted.location, '/app/src/orders.js:42:18');
+  });
+
+  test('extra hidden patterns drop matching frames', () => {
+    const formatted = formatStack(
+      { stack: 'Error\n    at dbHelper (/app/src/db.js:1:1)\n    at route (/app/src/route.js:2:2)' },
+      [/[\\/]db\.js:/],
+    );
+    assert.equal(formatted.location, '/app/src/route.js:2:2');
+    assert.equal(formatted.frames.length, 1);
+  });
+
+  test('formatStack of undefined, or of a holder without a stack, has no location and no frames', () => {
+    assert.deepEqual(formatStack(undefined), { location: undefined, frames: [] });
+    assert.deepEqual(formatStack({}), { location: undefined, frames: [] });
+  });
+
+  test('formatStack tolerates a stack getter that throws', () => {
+    const holder = {
+      get stack(): string {
+        throw new Error('boom');
+      },
+    };
+    assert.deepEqual(formatStack(holder), { location: undefined, frames: [] });
+  });
+});
+
+describe('locationOfFrame', () => {
+  test('a named frame with a file URL', () => {
+    assert.equal(locationOfFrame('fn (file:///x/y.ts:1:2)'), '/x/y.ts:1:2');
+  });
+
+  test('an anonymous frame with an absolute path', () => {
+    assert.equal(locationOfFrame('/abs/p.js:3:4'), '/abs/p.js:3:4');
+  });
+
+  test('an async frame', () => {
+    assert.equal(locationOfFrame('async fn (/abs/p.js:5:6)'), '/abs/p.js:5:6');
+    assert.equal(locationOfFrame('async /abs/p.js:5:6'), '/abs/p.js:5:6');
+  });
+
+  test('Node internals have no location', () => {
+    assert.equal(locationOfFrame('node:internal/process/task_queues:95:5'), undefined);
+    assert.equal(locationOfFrame('process.processTicksAndRejections (node:internal/process/task_queues:95:5)'), undefined);
+    assert.equal(locationOfFrame('Module._compile (node:internal/modules/cjs/loader:1256:14)'), undefined);
+  });
+
+  test('frames without a position have no location', () => {
+    assert.equal(locationOfFrame('new Promise (<anonymous>)'), undefined);
+    assert.equal(locationOfFrame('Array.map (native)'), undefined);
+    assert.equal(locationOfFrame('<anonymous>'), undefined);
+  });
+
+  test('a path below the working directory is shown relative to it', () => {
+    const absolute = path.join(process.cwd(), 'src', 'app.ts');
+    assert.equal(locationOfFrame(`handler (${absolute}:10:20)`), `${path.join('src', 'app.ts')}:10:20`);
+    assert.equal(locationOfFrame(`handler (file://${absolute}:10:20)`), `${path.join('src', 'app.ts')}:10:20`);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
