@@ -299,7 +299,8 @@ describe('6. acquire timeout', () => {
     assert.match(error.message, /running "SELECT pg_sleep\(0\.5\)"/);
     assert.ok(error.message.includes(siteOf(here, '@holder-a')), error.message);
     assert.ok(error.message.includes(siteOf(here, '@holder-b')), error.message);
-    assert.ok(error.stack?.startsWith(`Error: ${error.message.split('\n')[0]}`));
+    assert.ok(error.stack?.startsWith(`Error: ${error.message}\n    at `), 'the stack carries the message once');
+    assert.equal(error.stack?.split('[poolscope]').length, 2);
 
     const report = acquireTimeoutReportOf(error);
     assert.ok(report);

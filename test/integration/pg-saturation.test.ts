@@ -109,6 +109,24 @@ describe('scenario 1: pool saturation', () => {
   });
 });
 
+describe('pending counts only real waiting', () => {
+  test('a burst served by idle connections and free slots is not saturation', async () => {
+    const pool = res.pool(db.url, { max: 10 });
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'main' });
+    const warm = await Promise.all([1, 2, 3].map(() => pool.connect()));
+    for (const client of warm) client.release();
+    // pg-pool queues all five (it has idle clients) and serves them on the next tick: 3 idle + 2 new.
+    const burst = [1, 2, 3, 4, 5].map(() => pool.connect());
+    assert.equal(pool.waitingCount, 5, "pg-pool's own queue");
+    assert.equal(inspector.stats('main').pending, 0, 'nobody really waits');
+    const clients = await Promise.all(burst);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(inspector.recentSnapshots().length, 0);
+    for (const client of clients) client.release();
+  });
+});
+
 describe('multi-pool owner (one owner holding main and listen pools)', () => {
   test('the snapshot shows the owner holding leases on both pools; the full LISTEN pool stays healthy', async () => {
     const main = res.pool(db.url, { max: 4 });

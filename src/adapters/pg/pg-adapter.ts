@@ -149,8 +149,16 @@ class PgPoolAdapter implements PoolAdapter {
     return this.#pool.idleCount;
   }
 
+  /**
+   * Callers queued that neither an idle connection nor a free slot is about to serve. pg-pool queues every
+   * `connect()` made while it has idle clients and serves the queue on the next tick (from idle clients, then by
+   * opening new ones up to max), so its raw `waitingCount` is briefly non-zero on a pool with room; only the excess
+   * is real waiting.
+   */
   waitingCount(): number {
-    return this.#pool.waitingCount;
+    const pool = this.#pool;
+    const excess = pool.waitingCount - pool.idleCount - Math.max(0, this.max() - pool.totalCount);
+    return excess > 0 ? excess : 0;
   }
 
   max(): number {
@@ -434,11 +442,13 @@ export function transactionStatusOf(client: { getTransactionStatus?: () => strin
 /** Appends poolscope's explanation to pg's timeout error and attaches the report as `error.poolscope`. */
 function enrichTimeoutError(error: Error, report: AcquireTimeoutReport): void {
   const before = error.message;
+  // V8 formats `stack` lazily: read it first so it holds the original header, then swap that header.
+  const stack = error.stack;
   error.message = `${before}${report.text}`;
   Object.defineProperty(error, 'poolscope', { value: report, enumerable: false, configurable: true, writable: true });
   const header = `${error.name}: ${before}`;
-  if (typeof error.stack === 'string' && error.stack.startsWith(header)) {
-    error.stack = `${error.name}: ${error.message}${error.stack.slice(header.length)}`;
+  if (typeof stack === 'string' && stack.startsWith(header)) {
+    error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
   }
 }
 

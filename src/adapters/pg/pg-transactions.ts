@@ -44,7 +44,8 @@ export async function withClient<C extends PgPoolClientLike, T>(
 /**
  * Runs `fn` in a transaction: BEGIN, then COMMIT when `fn` resolves, ROLLBACK when it throws (and rethrows).
  * - Given a pool: checks out a client, runs the transaction, releases the client (destroying it if ROLLBACK
- *   failed, so a broken transaction never returns to the pool).
+ *   failed, so a broken transaction never returns to the pool). A client handed over still inside someone else's
+ *   transaction (a dirty release) is rolled back first.
  * - Given a client already in a transaction (from an enclosing `withTransaction`): a SAVEPOINT, released on
  *   success and rolled back to on a throw, so an inner failure can be caught without losing the outer work.
  * - Given a client outside a transaction: BEGIN / COMMIT on it; the caller keeps (and releases) the client.
@@ -67,6 +68,9 @@ export async function withTransaction<C extends PgPoolClientLike, T>(
   const client = await poolOrClient.connect();
   let destroyWith: Error | undefined;
   try {
+    // A fresh checkout belongs to no transaction. If a previous holder returned it inside one (a dirty release,
+    // which poolscope reports), that stale transaction is rolled back so this one starts clean.
+    if (inTransaction(client)) await client.query('ROLLBACK');
     return await runOnClient(client, fn, beginStatement);
   } catch (error) {
     if (error instanceof TransactionRollbackError) destroyWith = error;
