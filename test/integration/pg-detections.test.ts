@@ -2,6 +2,7 @@
 // the file:line it names. Each detection is also checked not to fire on correct code.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { acquireTimeoutReportOf, trackPgPool, withClient, withTransaction } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { collect, isAt, nextEvent, siteOf, sleep, TestResources } from '../support/pg-test-kit.js';
@@ -234,11 +235,16 @@ describe('5. double and foreign release', () => {
     const inspector = res.inspector();
     trackPgPool(inspector, pool, { name: 'main' });
     const events = collect(inspector, 'double-release');
+    const published: unknown[] = [];
+    const onChannel = (message: unknown) => published.push(message);
+    diagnosticsChannel.subscribe('poolscope:release:double', onChannel);
 
     const client = await pool.connect(); // @double-acquire
     client.release();
     assert.throws(() => client.release(), /Release called on client which has already been released to the pool/); // @double-second
+    diagnosticsChannel.unsubscribe('poolscope:release:double', onChannel);
     assert.equal(events.length, 1);
+    assert.deepEqual(published, events, 'the same event on the diagnostics channel');
     const event = events[0];
     assert.ok(event);
     assert.ok(isAt(event.releaseLocation, siteOf(here, '@double-second')), `release at ${event.releaseLocation}`);
