@@ -56,4 +56,4 @@ export type {
 export { trackPgPool, acquireTimeoutReportOf, maskConnectionString, PG_ACQUIRE_TIMEOUT_MESSAGE } from './adapters/pg/pg-adapter.js';
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
 export type { IsolationLevel, TransactionOptions } from './adapters/pg/pg-transactions.js';
-export type { PgPoolLike, PgPoolClientLike, PgConnectable, PgQueryable } from './adapters/pg/pg-types.js';
+export type { PgPoolLike, PgPoolClientLike, PgConnectable, PgQueryable, PgClientOf } from './adapters/pg/pg-types.js';

@@ -45,6 +45,10 @@ export class Lease {
   /** Savepoint names, innermost last (created on first SAVEPOINT). */
   savepoints: string[] | undefined = undefined;
   leakReported = false;
+  /** The last query failed (its status was predicted, not read; see statusAfterFailedQuery). */
+  lastQueryFailed = false;
+  /** The last statement sent was COMMIT / END / ROLLBACK / ABORT. */
+  lastStatementClosed = false;
   /** An error the connection emitted while checked out. */
   connectionError: string | undefined = undefined;
 

@@ -15,7 +15,7 @@ import type { PoolAdapter } from './pool-adapter.js';
 import type { PoolCounters, PoolStats } from './pool-stats.js';
 import type { PoolSnapshot, SnapshotReason } from './pool-snapshot.js';
 import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
-import { applyStatementToDepth, applyStatusToDepth } from './transaction-depth.js';
+import { applyStatementToDepth, applyStatusToDepth, statusAfterFailedQuery } from './transaction-depth.js';
 
 /** What a tracker gets from its inspector. */
 export interface TrackerContext {
@@ -214,7 +214,9 @@ export class PoolTracker {
     lease.owner?.held?.delete(lease);
     this.#counters.releases += 1;
     this.#useTime.record(now - lease.acquiredAt);
-    if (status !== 'unknown') lease.transactionStatus = status;
+    // Right after a failed query the driver's status can lag the server's; the predicted one is exact.
+    if (lease.lastQueryFailed && lease.inFlight === 0) status = lease.transactionStatus;
+    else if (status !== 'unknown') lease.transactionStatus = status;
 
     let destroy = false;
     const current = this.#ctx.owners.current();
@@ -336,6 +338,7 @@ export class PoolTracker {
     if (followed) lease.inFlight += 1;
     lease.queriesRun += 1;
     lease.queryStart = now;
+    lease.lastStatementClosed = false;
     if (text !== undefined) {
       lease.queryText = text.length > this.options.maxQueryTextLength ? text.slice(0, this.options.maxQueryTextLength) : text;
       applyStatementToDepth(lease, text);
@@ -348,7 +351,9 @@ export class PoolTracker {
     if (lease.inFlight === 0) lease.queryStart = 0;
     this.#counters.queries += 1;
     if (!ok) this.#counters.queryErrors += 1;
-    if (status !== 'unknown') applyStatusToDepth(lease, status);
+    lease.lastQueryFailed = !ok;
+    const settled = ok ? status : statusAfterFailedQuery(lease, status);
+    if (settled !== 'unknown') applyStatusToDepth(lease, settled);
     if (this.#bus.wants('query-executed')) {
       this.#bus.emit({
         type: 'query-executed',

@@ -36,7 +36,20 @@ export function applyStatementToDepth(lease: Lease, text: string): void {
   } else if (match[8] !== undefined) {
     lease.transactionDepth = 0;
     lease.savepoints = undefined;
+    lease.lastStatementClosed = true;
   }
+}
+
+/**
+ * The transaction status after a failed query. Drivers report a failure before the server's ReadyForQuery message
+ * that carries the new status, so the status read at that moment can be stale. PostgreSQL's rules decide it:
+ * a failed COMMIT / END / ROLLBACK / ABORT leaves no transaction; any other failure inside a transaction block
+ * aborts it (`failed`); a failure outside one leaves the session idle.
+ */
+export function statusAfterFailedQuery(lease: Lease, reported: TransactionStatus): TransactionStatus {
+  if (lease.lastStatementClosed) return 'idle';
+  if (reported === 'in-transaction' || reported === 'failed' || lease.transactionDepth > 0) return 'failed';
+  return reported;
 }
 
 /** Corrects the depth from the server's transaction status after a query completed. */

@@ -211,15 +211,15 @@ class PgPoolAdapter implements PoolAdapter {
       return original.call(thisArg, callback);
     }
     if (typeof callback === 'function') {
-      const result = original.call(thisArg, (err, client, done) => this.#settle(lease, err, client, done, callback));
+      const result = original.call(thisArg, (...args) => this.#settle(lease, args, callback));
       this.#afterConnectCall(tracker);
       return result;
     }
     // Promise form: ask pg in callback form and settle our own promise (pool.Promise, like pg-pool does).
     const PromiseImpl = this.#pool.Promise ?? Promise;
     const promise = new PromiseImpl<PgClientInternal>((resolve, reject) => {
-      original.call(thisArg, (err, client, done) =>
-        this.#settle(lease, err, client, done, (settledErr, settledClient) => {
+      original.call(thisArg, (...args) =>
+        this.#settle(lease, args, (settledErr, settledClient) => {
           if (settledErr) reject(settledErr);
           else resolve(settledClient as PgClientInternal);
         }),
@@ -237,17 +237,13 @@ class PgPoolAdapter implements PoolAdapter {
     }
   }
 
-  #settle(
-    lease: Lease,
-    err: Error | undefined | null,
-    client: PgClientInternal | undefined,
-    done: ((release?: unknown) => void) | undefined,
-    callback: PgConnectCallback,
-  ): void {
+  /** pg's connect callback arrived with `args`; records it and calls the caller's callback. */
+  #settle(lease: Lease, args: Parameters<PgConnectCallback>, callback: PgConnectCallback): void {
+    const [err, client, done] = args;
     const tracker = this.#tracker;
     if (err || client === undefined || tracker === undefined || this.#detached) {
       if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
-      callback(err, client, done);
+      callback(...args); // exactly what pg passed (1 argument on some errors, 3 on others)
       return;
     }
     let release = done;
@@ -376,9 +372,11 @@ class PgPoolAdapter implements PoolAdapter {
     };
     if (userCallback !== undefined) {
       const user = userCallback;
-      const wrappedCallback = (err: unknown, res: unknown) => {
+      // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments.
+      const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown): unknown {
         finish(!err);
-        return user(err, res);
+        // eslint-disable-next-line prefer-rest-params
+        return Reflect.apply(user, this, arguments);
       };
       if (typeof values === 'function') values = wrappedCallback;
       else callback = wrappedCallback;

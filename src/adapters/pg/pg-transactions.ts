@@ -1,5 +1,5 @@
 import { OptionsError, TransactionRollbackError } from '../../errors.js';
-import type { PgConnectable, PgPoolClientLike, PgQueryable } from './pg-types.js';
+import type { PgClientOf, PgConnectable, PgPoolClientLike, PgQueryable } from './pg-types.js';
 
 /**
  * Checkout helpers that cannot leak: the release is in a `finally`, the transaction is rolled back on a throw, and
@@ -28,12 +28,9 @@ const DEPTH = Symbol.for('poolscope.pg.savepointDepth');
  * const rows = await withClient(pool, async (client) => (await client.query('SELECT 1')).rows);
  * ```
  */
-export async function withClient<C extends PgPoolClientLike, T>(
-  pool: PgConnectable<C>,
-  fn: (client: C) => Promise<T> | T,
-): Promise<T> {
+export async function withClient<P extends PgConnectable, T>(pool: P, fn: (client: PgClientOf<P>) => Promise<T> | T): Promise<T> {
   requireFunction(fn, 'withClient');
-  const client = await pool.connect();
+  const client = (await pool.connect()) as PgClientOf<P> & PgPoolClientLike;
   try {
     return await fn(client);
   } finally {
@@ -57,15 +54,25 @@ export async function withClient<C extends PgPoolClientLike, T>(
  * });
  * ```
  */
-export async function withTransaction<C extends PgPoolClientLike, T>(
-  poolOrClient: PgConnectable<C> | C,
+export function withTransaction<C extends PgPoolClientLike, T>(
+  client: C,
   fn: (client: C) => Promise<T> | T,
+  options?: TransactionOptions,
+): Promise<T>;
+export function withTransaction<P extends PgConnectable, T>(
+  pool: P,
+  fn: (client: PgClientOf<P>) => Promise<T> | T,
+  options?: TransactionOptions,
+): Promise<T>;
+export async function withTransaction<T>(
+  poolOrClient: PgConnectable | PgPoolClientLike,
+  fn: (client: PgPoolClientLike) => Promise<T> | T,
   options: TransactionOptions = {},
 ): Promise<T> {
   requireFunction(fn, 'withTransaction');
   const beginStatement = begin(options);
   if (isClient(poolOrClient)) return runOnClient(poolOrClient, fn, beginStatement);
-  const client = await poolOrClient.connect();
+  const client = (await poolOrClient.connect()) as PgPoolClientLike;
   let destroyWith: Error | undefined;
   try {
     // A fresh checkout belongs to no transaction. If a previous holder returned it inside one (a dirty release,
@@ -140,7 +147,7 @@ function inTransaction(client: object): boolean {
   return savepointDepth(client) > 0;
 }
 
-function isClient<C extends PgPoolClientLike>(value: PgConnectable<C> | C): value is C {
+function isClient(value: PgConnectable | PgPoolClientLike): value is PgPoolClientLike {
   return typeof (value as { release?: unknown }).release === 'function';
 }
 

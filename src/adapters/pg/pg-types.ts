@@ -26,9 +26,21 @@ export interface PgPoolClientLike extends PgQueryable {
 }
 
 /** A pool as the transaction helpers use it: `connect()` resolves to a releasable client. */
-export interface PgConnectable<C extends PgPoolClientLike> {
-  connect(): Promise<C>;
+export interface PgConnectable {
+  connect(): Promise<unknown>;
 }
+
+type ClientFromPromise<P> = P extends { connect(): Promise<infer C> } ? C : never;
+type ClientFromCallback<P> = P extends { connect(callback: (err: never, client: infer C, done: never) => void): void }
+  ? NonNullable<C>
+  : never;
+
+/**
+ * The client type a pool's `connect()` gives (`pg.PoolClient` for a `pg.Pool`). pg declares `connect` twice
+ * (promise and callback forms) and TypeScript infers from the last overload only, so the callback form's client is
+ * used when the promise form says nothing.
+ */
+export type PgClientOf<P> = unknown extends ClientFromPromise<P> ? ClientFromCallback<P> : ClientFromPromise<P>;
 
 // ---- internal views (what the adapter reads and wraps) ---------------------------------------------------------
 
