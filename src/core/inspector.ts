@@ -9,7 +9,7 @@ import type { Lease } from './lease.js';
 import { PoolTracker } from './pool-tracker.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { PoolTrackingDefaults, PoolTrackingOptions } from './pool-tracker-options.js';
-import { resolvePoolTrackingOptions } from './pool-tracker-options.js';
+import { nonNegative, resolvePoolTrackingOptions } from './pool-tracker-options.js';
 import type { InspectorSnapshot, MultiPoolOwner, PoolSnapshot } from './pool-snapshot.js';
 import type { PoolStats } from './pool-stats.js';
 import { RingBuffer } from './saturation-watch.js';
@@ -367,12 +367,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function nonNegative(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new OptionsError(option, value, 'a finite number of milliseconds >= 0');
-  }
-  return value;
 }

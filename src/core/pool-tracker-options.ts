@@ -107,7 +107,8 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return out;
 }
 
-function nonNegative(option: string, value: unknown, fallback: number): number {
+/** A number of milliseconds >= 0, or the fallback when undefined; throws OptionsError naming `option`. */
+export function nonNegative(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new OptionsError(option, value, 'a finite number of milliseconds >= 0 (0 disables where documented)');
