@@ -18,7 +18,7 @@ export interface PoolTrackingOptions {
   readonly stackCapture?: StackCaptureMode;
   /** Adaptive mode: stacks captured per second at most before sampling starts. Default 1000. */
   readonly stackCaptureBudgetPerSecond?: number;
-  /** Frames walked per capture (before pool frames are trimmed). Default 10. */
+  /** Frames walked per capture (before pool frames are trimmed). Default 8. */
   readonly stackFrameLimit?: number;
   /** Utilization percent for level `warning`. Default 80. */
   readonly warningPercent?: number;
@@ -87,7 +87,7 @@ export function resolvePoolTrackingOptions(
     leakThresholdMillis: nonNegative('leakThresholdMillis', merged.leakThresholdMillis, expectFull ? 0 : DEFAULT_LEAK_THRESHOLD_MILLIS),
     stackCapture: oneOf('stackCapture', merged.stackCapture, STACK_CAPTURE_MODES, 'adaptive'),
     stackCaptureBudgetPerSecond: positive('stackCaptureBudgetPerSecond', merged.stackCaptureBudgetPerSecond, 1000),
-    stackFrameLimit: positiveInteger('stackFrameLimit', merged.stackFrameLimit, 10),
+    stackFrameLimit: positiveInteger('stackFrameLimit', merged.stackFrameLimit, 8),
     warningPercent: merged.warningPercent ?? DEFAULT_WARNING_PERCENT,
     criticalPercent: merged.criticalPercent ?? DEFAULT_CRITICAL_PERCENT,
     saturationPercent: percent('saturationPercent', merged.saturationPercent, DEFAULT_SATURATION_PERCENT),

@@ -153,7 +153,7 @@ export class PoolTracker {
     if (this.#bus.wants('lease-acquired')) {
       this.#bus.emit({ type: 'lease-acquired', poolName: this.name, lease: this.#view(lease, now) });
     }
-    this.checkSaturation();
+    this.checkSaturation(now);
   }
 
   /** The caller's `connect()` failed. Returns a report when it was an acquire timeout (to enrich the error). */
@@ -386,11 +386,13 @@ export class PoolTracker {
   }
 
   /** Checks for saturation and schedules an automatic snapshot (off the caller's path) when due. */
-  checkSaturation(): void {
+  checkSaturation(now?: number): void {
     const used = this.#held.size;
     const max = this.#adapter.max();
     const pending = this.#adapter.waitingCount();
-    if (!this.#saturation.shouldTrigger(this.#clock.now(), used, max, pending)) return;
+    // The cheap test first: the clock is read only for a saturated pool.
+    if (!this.#saturation.isSaturated(used, max, pending)) return;
+    if (!this.#saturation.shouldTrigger(now ?? this.#clock.now(), used, max, pending)) return;
     setImmediate(() => {
       if (this.#closed) return;
       try {

@@ -16,7 +16,15 @@ const STATEMENT =
 export function applyStatementToDepth(lease: Lease, text: string): void {
   const first = text.charCodeAt(0);
   // Leading white space (<= 0x20) goes to the regex; any other first character must be one of the letters.
-  if (first > 0x20 && !FIRST_LETTERS.includes(first | 0x20)) return;
+  if (first > 0x20) {
+    const lower = first | 0x20;
+    if (!FIRST_LETTERS.includes(lower)) return;
+    // SELECT and SET start with s too: only SAvepoint and STart can matter.
+    if (lower === 0x73) {
+      const second = text.charCodeAt(1) | 0x20;
+      if (second !== 0x61 && second !== 0x74) return;
+    }
+  }
   const match = STATEMENT.exec(text);
   if (match === null) return;
   if (match[1] !== undefined) {

@@ -80,6 +80,8 @@ function asPgPool(pool: unknown): PgPoolInternal {
 }
 
 interface ClientWrappers {
+  /** The lease holding this client now (read by the query wrapper instead of a Map lookup). */
+  lease: Lease | undefined;
   readonly hadOwnQuery: boolean;
   readonly hadOwnEmit: boolean;
   readonly query: PgClientInternal['query'];
@@ -203,6 +205,7 @@ class PgPoolAdapter implements PoolAdapter {
   ): unknown {
     const tracker = this.#tracker;
     if (this.#detached || tracker === undefined) return original.call(thisArg, callback);
+    const settle = this.#settleBound;
     let lease: Lease;
     try {
       lease = tracker.checkoutStarted(hideAbove);
@@ -211,15 +214,17 @@ class PgPoolAdapter implements PoolAdapter {
       return original.call(thisArg, callback);
     }
     if (typeof callback === 'function') {
-      const result = original.call(thisArg, (...args) => this.#settle(lease, args, callback));
+      const result = original.call(thisArg, function poolscopeConnected(err, client, done) {
+        return settle(lease, arguments.length, err, client, done, callback);
+      });
       this.#afterConnectCall(tracker);
       return result;
     }
     // Promise form: ask pg in callback form and settle our own promise (pool.Promise, like pg-pool does).
     const PromiseImpl = this.#pool.Promise ?? Promise;
     const promise = new PromiseImpl<PgClientInternal>((resolve, reject) => {
-      original.call(thisArg, (...args) =>
-        this.#settle(lease, args, (settledErr, settledClient) => {
+      original.call(thisArg, (err, client, done) =>
+        settle(lease, 3, err, client, done, (settledErr, settledClient) => {
           if (settledErr) reject(settledErr);
           else resolve(settledClient as PgClientInternal);
         }),
@@ -230,6 +235,7 @@ class PgPoolAdapter implements PoolAdapter {
   }
 
   #afterConnectCall(tracker: PoolTracker): void {
+    if (this.#pool.waitingCount === 0) return; // nobody queued: checkoutSucceeded checks utilization
     try {
       tracker.checkSaturation();
     } catch (error) {
@@ -237,23 +243,41 @@ class PgPoolAdapter implements PoolAdapter {
     }
   }
 
-  /** pg's connect callback arrived with `args`; records it and calls the caller's callback. */
-  #settle(lease: Lease, args: Parameters<PgConnectCallback>, callback: PgConnectCallback): void {
-    const [err, client, done] = args;
+  readonly #settleBound = (
+    lease: Lease,
+    argc: number,
+    err: Error | undefined | null,
+    client: PgClientInternal | undefined,
+    done: ((release?: unknown) => void) | undefined,
+    callback: PgConnectCallback,
+  ): void => this.#settle(lease, argc, err, client, done, callback);
+
+  /** pg's connect callback arrived (with `argc` arguments); records it and calls the caller's callback. */
+  #settle(
+    lease: Lease,
+    argc: number,
+    err: Error | undefined | null,
+    client: PgClientInternal | undefined,
+    done: ((release?: unknown) => void) | undefined,
+    callback: PgConnectCallback,
+  ): void {
     const tracker = this.#tracker;
     if (err || client === undefined || tracker === undefined || this.#detached) {
       if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
-      callback(...args); // exactly what pg passed (1 argument on some errors, 3 on others)
+      // Exactly what pg passed: 1 argument on some errors, 3 on others.
+      if (argc <= 1) callback(err);
+      else callback(err, client, done);
       return;
     }
     let release = done;
     try {
-      this.#wrapClient(client);
+      const record = this.#wrapClient(client);
       const created = client === this.#lastCreated;
       if (created) this.#lastCreated = undefined;
       const pid = client.processID;
       tracker.checkoutSucceeded(lease, client, typeof pid === 'number' ? pid : null, created, transactionStatusOf(client));
-      release = this.#wrapRelease(tracker, lease, client, client.release);
+      record.lease = lease;
+      release = this.#wrapRelease(tracker, lease, client, record, client.release);
       client.release = release;
     } catch (error) {
       this.#report(error);
@@ -276,6 +300,7 @@ class PgPoolAdapter implements PoolAdapter {
     tracker: PoolTracker,
     lease: Lease,
     client: PgClientInternal,
+    record: ClientWrappers,
     original: (err?: unknown) => void,
   ): (err?: unknown) => void {
     let released = false;
@@ -290,6 +315,7 @@ class PgPoolAdapter implements PoolAdapter {
         return original(err); // pg-pool throws its own double-release error, as without poolscope
       }
       released = true;
+      if (record.lease === lease) record.lease = undefined;
       let passed = err;
       try {
         const verdict = tracker.releaseStarted(lease, transactionStatusOf(client), Boolean(err), release);
@@ -306,32 +332,38 @@ class PgPoolAdapter implements PoolAdapter {
 
   // ---- per-client wrappers ------------------------------------------------------------------------------------
 
-  #wrapClient(client: PgClientInternal): void {
-    if (this.#clients.has(client)) return;
+  #wrapClient(client: PgClientInternal): ClientWrappers {
+    const existing = this.#clients.get(client);
+    if (existing !== undefined) return existing;
     const originalQuery = client.query;
     const originalEmit = client.emit;
     const queryVia = (thisArg: unknown, config: unknown, values: unknown, callback: unknown): unknown =>
-      this.#query(client, originalQuery, thisArg, config, values, callback);
+      this.#query(client, record, originalQuery, thisArg, config, values, callback);
     const onError = (error: unknown): void => this.#clientError(client, error);
     const query = function poolscopeQuery(this: unknown, config: unknown, values?: unknown, callback?: unknown): unknown {
       return queryVia(this, config, values, callback);
     };
-    const emit = function poolscopeEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'error') onError(args[0]);
-      return originalEmit.call(this, event, ...args);
+    const emit = function poolscopeEmit(this: unknown, event: string | symbol, error?: unknown): boolean {
+      if (event === 'error') onError(error);
+      // eslint-disable-next-line prefer-rest-params -- forwards pg's exact arguments without an array per emit
+      return Reflect.apply(originalEmit, this, arguments) as boolean;
     };
-    this.#clients.set(client, {
+    const record: ClientWrappers = {
+      lease: undefined,
       hadOwnQuery: Object.hasOwn(client, 'query'),
       hadOwnEmit: Object.hasOwn(client, 'emit'),
       query,
       emit,
-    });
+    };
+    this.#clients.set(client, record);
     client.query = query;
     client.emit = emit;
+    return record;
   }
 
   #query(
     client: PgClientInternal,
+    record: ClientWrappers,
     original: PgClientInternal['query'],
     thisArg: unknown,
     config: unknown,
@@ -339,7 +371,7 @@ class PgPoolAdapter implements PoolAdapter {
     callback: unknown,
   ): unknown {
     const tracker = this.#tracker;
-    const lease = this.#detached || tracker === undefined ? undefined : tracker.leaseOf(client);
+    const lease = this.#detached ? undefined : record.lease;
     if (lease === undefined || tracker === undefined) return original.call(thisArg, config, values, callback);
 
     const started = tracker.now();
@@ -375,7 +407,7 @@ class PgPoolAdapter implements PoolAdapter {
       // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments.
       const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown): unknown {
         finish(!err);
-        // eslint-disable-next-line prefer-rest-params
+        // eslint-disable-next-line prefer-rest-params -- the user's callback gets pg's exact arguments
         return Reflect.apply(user, this, arguments);
       };
       if (typeof values === 'function') values = wrappedCallback;
