@@ -205,7 +205,7 @@ class PgPoolAdapter implements PoolAdapter {
   ): unknown {
     const tracker = this.#tracker;
     if (this.#detached || tracker === undefined) return original.call(thisArg, callback);
-    const settle = this.#settleBound;
+    const settle = this.#settle;
     let lease: Lease;
     try {
       lease = tracker.checkoutStarted(hideAbove);
@@ -243,24 +243,18 @@ class PgPoolAdapter implements PoolAdapter {
     }
   }
 
-  readonly #settleBound = (
+  /**
+   * pg's connect callback arrived (with `argc` arguments); records it and calls the caller's callback. An arrow
+   * field, so the `function` wrapper handed to pg (which needs `arguments.length`) can call it without `this`.
+   */
+  readonly #settle = (
     lease: Lease,
     argc: number,
     err: Error | undefined | null,
     client: PgClientInternal | undefined,
     done: ((release?: unknown) => void) | undefined,
     callback: PgConnectCallback,
-  ): void => this.#settle(lease, argc, err, client, done, callback);
-
-  /** pg's connect callback arrived (with `argc` arguments); records it and calls the caller's callback. */
-  #settle(
-    lease: Lease,
-    argc: number,
-    err: Error | undefined | null,
-    client: PgClientInternal | undefined,
-    done: ((release?: unknown) => void) | undefined,
-    callback: PgConnectCallback,
-  ): void {
+  ): void => {
     const tracker = this.#tracker;
     if (err || client === undefined || tracker === undefined || this.#detached) {
       if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
