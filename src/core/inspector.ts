@@ -1,7 +1,7 @@
 import { InspectorClosedError, PoolNameError, PoolTrackingError, OptionsError } from '../errors.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt, systemClock } from './monotonic-clock.js';
-import { EventBus } from './pool-events.js';
+import { EVENT_TYPES, EventBus } from './pool-events.js';
 import type { PoolscopeEventOf, PoolscopeEventType } from './pool-events.js';
 import type { Owner, OwnerOptions, OwnerSnapshot } from './owner-context.js';
 import { OwnerContext, ownerSnapshot } from './owner-context.js';
@@ -212,6 +212,9 @@ export class Inspector {
 
   /** Subscribes to one event type; returns the unsubscribe function. Listeners that throw go to `onError`. */
   on<T extends PoolscopeEventType>(type: T, listener: (event: PoolscopeEventOf<T>) => void): () => void {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
+      throw new OptionsError('type', type, `one of ${EVENT_TYPES.map((t) => `'${t}'`).join(', ')}`);
+    }
     if (typeof listener !== 'function') throw new OptionsError('listener', listener, 'a function (event) => void');
     return this.#bus.on(type, listener);
   }

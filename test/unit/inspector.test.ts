@@ -452,3 +452,16 @@ describe('runAs()', () => {
     assert.equal(tracker.stats().counters.ownerEndedHolding, 1);
   });
 });
+
+test('on() refuses an unknown event type with a coded error naming it', () => {
+  const inspector = new Inspector({ historyIntervalMillis: 0 });
+  try {
+    assert.throws(
+      () => inspector.on('leak-suspectd' as never, () => undefined),
+      (error: unknown) =>
+        (error as { code?: string }).code === 'POOLSCOPE_ERR_OPTIONS_INVALID' && /leak-suspectd/.test((error as Error).message),
+    );
+  } finally {
+    inspector.close();
+  }
+});
