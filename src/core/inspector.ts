@@ -15,6 +15,19 @@ import type { PoolStats } from './pool-stats.js';
 import { RingBuffer } from './saturation-watch.js';
 import type { PoolHistoryPoint } from './pool-history.js';
 import { DEFAULT_HISTORY_INTERVAL_MILLIS, DEFAULT_HISTORY_RETENTION_MILLIS } from './pool-history.js';
+import type { AlertRule, AlertSnapshot } from './alert-rules.js';
+import { AlertEvaluator, DEFAULT_ALERT_RULES, validateAlertRules } from './alert-rules.js';
+import type { AlertFiringEvent, AlertResolvedEvent } from './pool-events.js';
+
+/** Alert evaluation settings (see docs/reference/api.md, "Alerts"). */
+export interface AlertOptions {
+  /** The rules. Default DEFAULT_ALERT_RULES: utilization above 80% for 5 minutes; any caller waiting, at once. */
+  readonly rules?: readonly AlertRule[];
+  /** How often the rules are evaluated. Default 1000. */
+  readonly intervalMillis?: number;
+  /** Called on every firing and resolved alert (as well as the `alert-firing`/`alert-resolved` events). */
+  readonly onAlert?: (event: AlertFiringEvent | AlertResolvedEvent) => void;
+}
 
 /** Options of an Inspector. All optional. */
 export interface InspectorOptions {
@@ -31,6 +44,8 @@ export interface InspectorOptions {
    * Default: one `process.emitWarning` with code `POOLSCOPE_INTERNAL_ERROR`, then silence.
    */
   readonly onError?: (error: unknown) => void;
+  /** Alert rules evaluated on a timer; `false` turns alerts off. Default: on, with DEFAULT_ALERT_RULES. */
+  readonly alerts?: AlertOptions | false;
   /** Time source (tests). */
   readonly clock?: Clock;
 }
@@ -66,6 +81,9 @@ export class Inspector {
   readonly #onError: (error: unknown) => void;
   readonly #ownerTimers = new Set<NodeJS.Timeout>();
   #historyTimer: NodeJS.Timeout | undefined;
+  readonly #alerts: AlertEvaluator | undefined;
+  readonly #onAlert: ((event: AlertFiringEvent | AlertResolvedEvent) => void) | undefined;
+  #alertTimer: NodeJS.Timeout | undefined;
   #nextSnapshotId = 1;
   #warned = false;
   #closed = false;
@@ -104,6 +122,23 @@ export class Inspector {
       this.#historyTimer = setInterval(() => this.#sampleHistory(), interval);
       this.#historyTimer.unref();
     }
+    const alerts = options.alerts ?? {};
+    if (alerts !== false) {
+      if (alerts === null || typeof alerts !== 'object') {
+        throw new OptionsError('alerts', alerts, 'an object { rules?, intervalMillis?, onAlert? } or false');
+      }
+      const rules = alerts.rules === undefined ? DEFAULT_ALERT_RULES : validateAlertRules(alerts.rules);
+      if (alerts.onAlert !== undefined && typeof alerts.onAlert !== 'function') {
+        throw new OptionsError('alerts.onAlert', alerts.onAlert, 'a function (event) => void');
+      }
+      const every = nonNegative('alerts.intervalMillis', alerts.intervalMillis, 1000);
+      this.#alerts = new AlertEvaluator(rules, this.#onError);
+      this.#onAlert = alerts.onAlert;
+      if (every > 0 && rules.length > 0) {
+        this.#alertTimer = setInterval(() => this.evaluateAlerts(), every);
+        this.#alertTimer.unref();
+      }
+    }
   }
 
   /** True after `close()`. */
@@ -136,6 +171,7 @@ export class Inspector {
       onError: this.#onError,
     });
     this.#trackers.set(resolved.name, tracker);
+    if (this.#bus.wants('pool-tracked')) this.#bus.emit({ type: 'pool-tracked', poolName: resolved.name, driver: adapter.driver });
     return tracker;
   }
 
@@ -151,6 +187,7 @@ export class Inspector {
     }
     this.#trackers.delete(name);
     tracker.close();
+    if (this.#bus.wants('pool-untracked')) this.#bus.emit({ type: 'pool-untracked', poolName: name });
   }
 
   /** Names of the tracked pools, in tracking order. */
@@ -294,11 +331,64 @@ export class Inspector {
     this.#historyTimer = undefined;
     for (const timer of this.#ownerTimers) clearTimeout(timer);
     this.#ownerTimers.clear();
+    if (this.#alertTimer !== undefined) clearInterval(this.#alertTimer);
+    this.#alertTimer = undefined;
     for (const tracker of this.#trackers.values()) tracker.close();
+    const names = [...this.#trackers.keys()];
     this.#trackers.clear();
+    if (this.#bus.wants('pool-untracked')) {
+      for (const name of names) this.#bus.emit({ type: 'pool-untracked', poolName: name });
+    }
     this.#bus.clear();
     this.#snapshots.clear();
     this.#owners.disable();
+  }
+
+  /**
+   * Evaluates the alert rules now against every pool (the timer does this every `alerts.intervalMillis`), emits
+   * `alert-firing`/`alert-resolved` events and calls `alerts.onAlert`. Does nothing when alerts are off or after close.
+   */
+  evaluateAlerts(): void {
+    const evaluator = this.#alerts;
+    if (evaluator === undefined || this.#closed) return;
+    try {
+      const now = this.#clock.now();
+      const iso = (time: number): string => isoAt(this.#clock, time);
+      for (const transition of evaluator.evaluate(this.allStats(), now, iso)) {
+        const { alert } = transition;
+        const event: AlertFiringEvent | AlertResolvedEvent =
+          transition.kind === 'firing'
+            ? {
+                type: 'alert-firing',
+                poolName: alert.poolName,
+                alert,
+                message: `Alert ${alert.rule} (${alert.severity}) firing: ${alert.summary}`,
+              }
+            : {
+                type: 'alert-resolved',
+                poolName: alert.poolName,
+                alert,
+                firingMillis: transition.firingMillis,
+                message: `Alert ${alert.rule} resolved on pool '${alert.poolName}' after ${Math.round(transition.firingMillis / 100) / 10} s`,
+              };
+        this.#bus.emit(event);
+        if (this.#onAlert !== undefined) {
+          try {
+            this.#onAlert(event);
+          } catch (error) {
+            this.#onError(error);
+          }
+        }
+      }
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  /** Alerts pending (condition holds, duration not reached) and firing, firing first. Empty when alerts are off. */
+  activeAlerts(): AlertSnapshot[] {
+    if (this.#alerts === undefined) return [];
+    return this.#alerts.active((time) => isoAt(this.#clock, time));
   }
 
   #require(name: string): PoolTracker {

@@ -17,6 +17,12 @@ export interface PoolAdapter {
   min(): number;
   /** An allowlist of the pool's settings; never the password. */
   config(): PoolConfigSnapshot;
+  /**
+   * Checks that the pool's database answers (readiness): borrows a connection without recording a lease, runs a
+   * trivial statement, returns it. Rejects when the database does not answer within `timeoutMillis`. Optional: an
+   * adapter that cannot ping leaves it out and readiness relies on the pool's counters alone.
+   */
+  ping?(timeoutMillis: number): Promise<void>;
   /** Removes every wrapper the adapter installed. Idempotent. */
   detach(): void;
 }

@@ -3,6 +3,7 @@ import type { LeaseSnapshot } from './lease.js';
 import type { OwnerSnapshot } from './owner-context.js';
 import type { PoolStats } from './pool-stats.js';
 import type { PoolSnapshot } from './pool-snapshot.js';
+import type { AlertSnapshot } from './alert-rules.js';
 
 /**
  * Everything poolscope reports, as a typed union, published to `inspector.on(type, listener)` and to a named
@@ -138,6 +139,37 @@ export interface ConnectionErrorEvent {
   readonly message: string;
 }
 
+/** A pool was registered with the inspector (exporters start reporting it). */
+export interface PoolTrackedEvent {
+  readonly type: 'pool-tracked';
+  readonly poolName: string;
+  readonly driver: string;
+}
+
+/** A pool was untracked (`untrack`, or the inspector closed); its metrics disappear. */
+export interface PoolUntrackedEvent {
+  readonly type: 'pool-untracked';
+  readonly poolName: string;
+}
+
+/** An alert rule's condition held for its duration (`for:`) on a pool. */
+export interface AlertFiringEvent {
+  readonly type: 'alert-firing';
+  readonly poolName: string;
+  readonly alert: AlertSnapshot;
+  readonly message: string;
+}
+
+/** A firing alert's condition no longer holds (or its pool went away). */
+export interface AlertResolvedEvent {
+  readonly type: 'alert-resolved';
+  readonly poolName: string;
+  readonly alert: AlertSnapshot;
+  /** How long it fired. */
+  readonly firingMillis: number;
+  readonly message: string;
+}
+
 /** Every event poolscope emits. */
 export type PoolscopeEvent =
   | LeaseAcquiredEvent
@@ -153,7 +185,11 @@ export type PoolscopeEvent =
   | SaturatedEvent
   | SnapshotTakenEvent
   | QueryExecutedEvent
-  | ConnectionErrorEvent;
+  | ConnectionErrorEvent
+  | PoolTrackedEvent
+  | PoolUntrackedEvent
+  | AlertFiringEvent
+  | AlertResolvedEvent;
 
 export type PoolscopeEventType = PoolscopeEvent['type'];
 
@@ -176,6 +212,10 @@ export const EVENT_CHANNELS = {
   'snapshot-taken': 'poolscope:snapshot:taken',
   'query-executed': 'poolscope:query:executed',
   'connection-error': 'poolscope:connection:error',
+  'pool-tracked': 'poolscope:pool:tracked',
+  'pool-untracked': 'poolscope:pool:untracked',
+  'alert-firing': 'poolscope:alert:firing',
+  'alert-resolved': 'poolscope:alert:resolved',
 } as const satisfies Record<PoolscopeEventType, string>;
 
 /** Every event type, in catalogue order. */

@@ -13,9 +13,21 @@ import { PoolHistory } from './pool-history.js';
 import { healthLevel, utilizationPercent } from './pool-health.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { PoolCounters, PoolStats } from './pool-stats.js';
-import type { PoolSnapshot, SnapshotReason } from './pool-snapshot.js';
+import type { PoolConfigSnapshot, PoolSnapshot, SnapshotReason } from './pool-snapshot.js';
 import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
+import type { ReachabilityReport } from './reachability-probe.js';
+import { DEFAULT_PROBE_TIMEOUT_MILLIS, probeReachability } from './reachability-probe.js';
 import { applyStatementToDepth, applyStatusToDepth, statusAfterFailedQuery } from './transaction-depth.js';
+
+/** The three timed phases of a checkout, as OTel's semconv names them. */
+export const DURATION_KINDS = ['wait_time', 'use_time', 'create_time'] as const;
+export type DurationKind = (typeof DURATION_KINDS)[number];
+
+/**
+ * Receives every recorded duration as it happens (milliseconds). For exporters whose API has no asynchronous
+ * histogram (OpenTelemetry); it runs on the checkout path, so keep it tiny. It must not throw (errors go to onError).
+ */
+export type DurationListener = (kind: DurationKind, millis: number) => void;
 
 /** What a tracker gets from its inspector. */
 export interface TrackerContext {
@@ -88,6 +100,8 @@ export class PoolTracker {
   readonly #waitTime = new Histogram();
   readonly #useTime = new Histogram();
   readonly #createTime = new Histogram();
+  #durationListeners: DurationListener[] = [];
+  #probe: Promise<ReachabilityReport> | undefined;
   #nextLeaseId = 1;
   #leakTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -148,6 +162,10 @@ export class PoolTracker {
     const waited = now - lease.waitStart;
     this.#waitTime.record(waited);
     if (created) this.#createTime.record(waited);
+    if (this.#durationListeners.length !== 0) {
+      this.#notifyDuration('wait_time', waited);
+      if (created) this.#notifyDuration('create_time', waited);
+    }
     const owner = lease.owner;
     if (owner !== undefined) (owner.held ??= new Set()).add(lease);
     if (this.#bus.wants('lease-acquired')) {
@@ -214,6 +232,7 @@ export class PoolTracker {
     lease.owner?.held?.delete(lease);
     this.#counters.releases += 1;
     this.#useTime.record(now - lease.acquiredAt);
+    if (this.#durationListeners.length !== 0) this.#notifyDuration('use_time', now - lease.acquiredAt);
     // Right after a failed query the driver's status can lag the server's; the predicted one is exact.
     if (lease.lastQueryFailed && lease.inFlight === 0) status = lease.transactionStatus;
     else if (status !== 'unknown') lease.transactionStatus = status;
@@ -502,9 +521,48 @@ export class PoolTracker {
     };
   }
 
+  /** The pool's settings (an allowlist; never the password). */
+  config(): PoolConfigSnapshot {
+    return this.#adapter.config();
+  }
+
   /** The distributions themselves (for exporters that need buckets). */
   distributions(): { readonly waitTime: Histogram; readonly useTime: Histogram; readonly createTime: Histogram } {
     return { waitTime: this.#waitTime, useTime: this.#useTime, createTime: this.#createTime };
+  }
+
+  /**
+   * Adds a listener told of every wait, use and create duration from now on (see DurationListener). Returns the
+   * function that removes it.
+   */
+  addDurationListener(listener: DurationListener): () => void {
+    this.#durationListeners = [...this.#durationListeners, listener];
+    return () => {
+      this.#durationListeners = this.#durationListeners.filter((existing) => existing !== listener);
+    };
+  }
+
+  /**
+   * Asks whether the pool's database answers (readiness). Pings only when a connection is free, so it never
+   * queues behind the app; concurrent calls share one ping. Never rejects.
+   */
+  probe(timeoutMillis: number = DEFAULT_PROBE_TIMEOUT_MILLIS): Promise<ReachabilityReport> {
+    if (this.#closed) {
+      return Promise.resolve({
+        poolName: this.name,
+        reachable: null,
+        checkedAt: isoAt(this.#clock, this.#clock.now()),
+        latencyMillis: null,
+        error: null,
+        skipped: 'closed',
+      });
+    }
+    if (this.#probe === undefined) {
+      this.#probe = probeReachability(this.name, this.#adapter, this.#clock, timeoutMillis).finally(() => {
+        this.#probe = undefined;
+      });
+    }
+    return this.#probe;
   }
 
   /** Holders (longest first) and waiters (longest first), with stacks formatted now. */
@@ -538,10 +596,21 @@ export class PoolTracker {
     this.#closed = true;
     if (this.#leakTimer !== undefined) clearInterval(this.#leakTimer);
     this.#leakTimer = undefined;
+    this.#durationListeners = [];
     try {
       this.#adapter.detach();
     } catch (error) {
       this.#ctx.onError(error);
+    }
+  }
+
+  #notifyDuration(kind: DurationKind, millis: number): void {
+    for (const listener of this.#durationListeners) {
+      try {
+        listener(kind, millis);
+      } catch (error) {
+        this.#ctx.onError(error);
+      }
     }
   }
 

@@ -22,6 +22,10 @@ const ALL_TYPES = [
   'snapshot-taken',
   'query-executed',
   'connection-error',
+  'pool-tracked',
+  'pool-untracked',
+  'alert-firing',
+  'alert-resolved',
 ] as const satisfies readonly PoolscopeEventType[];
 type Missing = Exclude<PoolscopeEventType, (typeof ALL_TYPES)[number]>;
 const noneMissing: [Missing] extends [never] ? true : Missing = true;

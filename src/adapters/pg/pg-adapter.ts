@@ -177,6 +177,45 @@ class PgPoolAdapter implements PoolAdapter {
     return pgConfigSnapshot(this.#pool.options);
   }
 
+  /**
+   * Readiness check: borrows a connection through pg's own `connect` (no lease is recorded, so the app's counters
+   * and leak checks are untouched), runs `SELECT 1` and returns it; a connection whose query fails is destroyed.
+   * A connection that arrives after the timeout is still queried and returned, never leaked.
+   */
+  ping(timeoutMillis: number): Promise<void> {
+    const pool = this.#pool;
+    const connect = this.#originalConnect ?? pool.connect;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      const timer = setTimeout(() => settle(new Error(`the database did not answer within ${timeoutMillis} ms`)), timeoutMillis);
+      timer.unref();
+      try {
+        connect.call(pool, (err, client, done) => {
+          if (err || client === undefined) {
+            settle(err ?? new Error('the pool gave no connection'));
+            return;
+          }
+          client.query('SELECT 1', (queryError: unknown) => {
+            try {
+              done?.(queryError ?? undefined);
+            } finally {
+              settle(queryError ?? undefined);
+            }
+          });
+        });
+      } catch (error) {
+        settle(error);
+      }
+    });
+  }
+
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
