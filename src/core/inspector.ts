@@ -385,6 +385,14 @@ export class Inspector {
     }
   }
 
+  /**
+   * Hands an error to the inspector's `onError` hook (default: one process warning). For exporters and integrations
+   * that run poolscope work outside the app's call path; never throws.
+   */
+  reportError(error: unknown): void {
+    this.#onError(error);
+  }
+
   /** Alerts pending (condition holds, duration not reached) and firing, firing first. Empty when alerts are off. */
   activeAlerts(): AlertSnapshot[] {
     if (this.#alerts === undefined) return [];
