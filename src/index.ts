@@ -12,9 +12,19 @@ export {
 export type { PoolscopeErrorCode } from './errors.js';
 
 export { Inspector } from './core/inspector.js';
-export type { InspectorOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
-export { PoolTracker, formatMillis } from './core/pool-tracker.js';
-export type { AcquireTimeoutReport, ReleaseVerdict, TrackerContext } from './core/pool-tracker.js';
+export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
+export { PoolTracker, formatMillis, DURATION_KINDS } from './core/pool-tracker.js';
+export type { AcquireTimeoutReport, ReleaseVerdict, TrackerContext, DurationKind, DurationListener } from './core/pool-tracker.js';
+export { DEFAULT_PROBE_TIMEOUT_MILLIS, PROBE_SKIP_REASONS } from './core/reachability-probe.js';
+export type { ReachabilityReport, ProbeSkipReason } from './core/reachability-probe.js';
+export {
+  ALERT_SEVERITIES,
+  DEFAULT_ALERT_RULES,
+  AlertEvaluator,
+  utilizationAboveRule,
+  callersWaitingRule,
+} from './core/alert-rules.js';
+export type { AlertRule, AlertSeverity, AlertSnapshot, AlertTransition } from './core/alert-rules.js';
 export type { PoolTrackingOptions, PoolTrackingDefaults, ResolvedPoolTrackingOptions } from './core/pool-tracker-options.js';
 export type { PoolAdapter } from './core/pool-adapter.js';
 export type { PoolStats, PoolCounters } from './core/pool-stats.js';
@@ -51,7 +61,14 @@ export type {
   SnapshotTakenEvent,
   QueryExecutedEvent,
   ConnectionErrorEvent,
+  PoolTrackedEvent,
+  PoolUntrackedEvent,
+  AlertFiringEvent,
+  AlertResolvedEvent,
 } from './core/pool-events.js';
+
+export { StatsLogger, statsLogLine } from './exporters/stats-logger.js';
+export type { StatsLoggerOptions, StatsLogFields, StatsLogLine, PoolscopeLogger } from './exporters/stats-logger.js';
 
 export { trackPgPool, acquireTimeoutReportOf, maskConnectionString, PG_ACQUIRE_TIMEOUT_MESSAGE } from './adapters/pg/pg-adapter.js';
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
