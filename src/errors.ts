@@ -13,6 +13,13 @@ export const ERROR_CODES = [
   'POOLSCOPE_ERR_OPTIONS_INVALID',
   'POOLSCOPE_ERR_INSPECTOR_CLOSED',
   'POOLSCOPE_ERR_TRANSACTION_ROLLBACK_FAILED',
+  'POOLSCOPE_ERR_HTTP_FORBIDDEN',
+  'POOLSCOPE_ERR_HTTP_NOT_FOUND',
+  'POOLSCOPE_ERR_HTTP_METHOD_NOT_ALLOWED',
+  'POOLSCOPE_ERR_HTTP_BAD_REQUEST',
+  'POOLSCOPE_ERR_HTTP_METRICS_DISABLED',
+  'POOLSCOPE_ERR_HTTP_INTERNAL',
+  'POOLSCOPE_ERR_HTTP_LISTEN_FAILED',
 ] as const;
 
 /** A poolscope error code. */
@@ -95,6 +102,49 @@ export class TransactionRollbackError extends PoolscopeError {
     );
     this.name = 'TransactionRollbackError';
     this.rollbackError = rollbackError;
+  }
+}
+
+/** The codes an ops HTTP route answers with (in the JSON body `{ error, message }`), besides a pool's. */
+export type HttpRouteErrorCode =
+  | 'POOLSCOPE_ERR_HTTP_FORBIDDEN'
+  | 'POOLSCOPE_ERR_HTTP_NOT_FOUND'
+  | 'POOLSCOPE_ERR_HTTP_METHOD_NOT_ALLOWED'
+  | 'POOLSCOPE_ERR_HTTP_BAD_REQUEST'
+  | 'POOLSCOPE_ERR_HTTP_METRICS_DISABLED'
+  | 'POOLSCOPE_ERR_HTTP_INTERNAL'
+  | 'POOLSCOPE_ERR_POOL_NOT_TRACKED';
+
+/**
+ * An ops route refused a request. Never thrown into your code: the ops handler turns it into the answer
+ * `status` with the JSON body `{ error: code, message }`.
+ */
+export class HttpRouteError extends PoolscopeError {
+  readonly status: number;
+
+  constructor(status: number, code: HttpRouteErrorCode, message: string) {
+    super(code, message);
+    this.name = 'HttpRouteError';
+    this.status = status;
+  }
+}
+
+/** `startOpsServer()` could not listen (port in use, address not available, no permission). The system error is `cause`. */
+export class HttpListenError extends PoolscopeError {
+  readonly host: string;
+  readonly port: number;
+
+  constructor(host: string, port: number, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(
+      'POOLSCOPE_ERR_HTTP_LISTEN_FAILED',
+      `The ops server could not listen on ${host}:${port}${typeof code === 'string' ? ` (${code})` : ''}: ${messageOf(cause)}. ` +
+        'Pick a free port (0 lets the system choose one) or a host address this machine has.',
+      { cause },
+    );
+    this.name = 'HttpListenError';
+    this.host = host;
+    this.port = port;
   }
 }
 

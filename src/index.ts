@@ -25,6 +25,22 @@ export {
   callersWaitingRule,
 } from './core/alert-rules.js';
 export type { AlertRule, AlertSeverity, AlertSnapshot, AlertTransition } from './core/alert-rules.js';
+export {
+  recommend,
+  formatRecommendation,
+  RECOMMENDATION_IDS,
+  RECOMMENDATION_SEVERITIES,
+} from './core/recommendations.js';
+export type {
+  Recommendation,
+  RecommendationId,
+  RecommendationSeverity,
+  RecommendedChange,
+  RecommendationInput,
+  PoolRecommendationInput,
+  ServerCapacity,
+  RecommendationThresholds,
+} from './core/recommendations.js';
 export type { PoolTrackingOptions, PoolTrackingDefaults, ResolvedPoolTrackingOptions } from './core/pool-tracker-options.js';
 export type { PoolAdapter } from './core/pool-adapter.js';
 export type { PoolStats, PoolCounters } from './core/pool-stats.js';
