@@ -83,6 +83,27 @@ export type {
   AlertResolvedEvent,
 } from './core/pool-events.js';
 
+export {
+  METRIC_CATALOG,
+  DEFAULT_DURATION_BUCKETS_SECONDS,
+  validateBucketsSeconds,
+  CONNECTION_STATES,
+  PROMETHEUS_METRIC_TYPES,
+  OTEL_INSTRUMENT_KINDS,
+  OTEL_POOL_NAME_ATTRIBUTE,
+  OTEL_STATE_ATTRIBUTE,
+  PROMETHEUS_POOL_NAME_LABEL,
+  PROMETHEUS_STATE_LABEL,
+} from './exporters/metric-catalog.js';
+export type {
+  MetricDefinition,
+  ScalarMetricDefinition,
+  PerStateMetricDefinition,
+  HistogramMetricDefinition,
+  PrometheusMetricType,
+  OtelInstrumentKind,
+  ConnectionState,
+} from './exporters/metric-catalog.js';
 export { StatsLogger, statsLogLine } from './exporters/stats-logger.js';
 export type { StatsLoggerOptions, StatsLogFields, StatsLogLine, PoolscopeLogger } from './exporters/stats-logger.js';
 

@@ -44,6 +44,12 @@ export interface OtelExporterOptions {
    * overrides them). Default DEFAULT_DURATION_BUCKETS_SECONDS.
    */
   readonly buckets?: readonly number[];
+  /**
+   * Record the duration histograms (wait, use and create time). Default true. Each record costs about 1 us in
+   * sdk-metrics 2.x (see docs/reference/metrics.md, "Cost"); `false` leaves the checkout path untouched and exports
+   * the observable gauges and counters only.
+   */
+  readonly histograms?: boolean;
 }
 
 interface ObservedMetric {
@@ -77,6 +83,7 @@ export class OtelExporter {
   readonly #pools = new Map<string, { readonly attributes: PoolAttributes; readonly detach: () => void }>();
   readonly #unsubscribe: (() => void)[] = [];
   readonly #callback: BatchObservableCallback;
+  readonly #recordDurations: boolean;
   #closed = false;
 
   constructor(inspector: Inspector, options: OtelExporterOptions) {
@@ -95,6 +102,10 @@ export class OtelExporter {
     ) {
       throw new OptionsError('meter', meter, "an OpenTelemetry Meter, e.g. metrics.getMeter('poolscope') from '@opentelemetry/api'");
     }
+    if (options.histograms !== undefined && typeof options.histograms !== 'boolean') {
+      throw new OptionsError('histograms', options.histograms, 'true or false');
+    }
+    this.#recordDurations = options.histograms ?? true;
     const buckets = options.buckets === undefined ? DEFAULT_DURATION_BUCKETS_SECONDS : validateBucketsSeconds('buckets', options.buckets);
     this.#inspector = inspector;
     this.#meter = meter;
@@ -102,6 +113,7 @@ export class OtelExporter {
     for (const definition of METRIC_CATALOG) {
       const metricOptions: MetricOptions = { description: definition.help, unit: definition.unit };
       if (definition.shape === 'histogram') {
+        if (!this.#recordDurations) continue;
         this.#histograms[definition.durationKind] = meter.createHistogram(definition.otelName, {
           ...metricOptions,
           advice: { explicitBucketBoundaries: [...buckets] },
@@ -155,6 +167,10 @@ export class OtelExporter {
       idle: Object.freeze({ [OTEL_POOL_NAME_ATTRIBUTE]: poolName, [OTEL_STATE_ATTRIBUTE]: 'idle' }),
       used: Object.freeze({ [OTEL_POOL_NAME_ATTRIBUTE]: poolName, [OTEL_STATE_ATTRIBUTE]: 'used' }),
     };
+    if (!this.#recordDurations) {
+      this.#pools.set(poolName, { attributes, detach: () => undefined });
+      return;
+    }
     const poolAttributes = attributes.pool;
     const { wait_time: waitTime, use_time: useTime, create_time: createTime } = this.#histograms;
     // Runs on the checkout path: a switch and one record() into this pool's own series, nothing else.
@@ -185,15 +201,20 @@ export class OtelExporter {
   #observe(result: BatchObservableResult): void {
     if (this.#closed) return;
     for (const [name, { attributes }] of this.#pools) {
-      const tracker = this.#inspector.pool(name);
-      if (tracker === undefined) continue;
-      const stats = tracker.stats();
-      for (const { definition, observable } of this.#observed) {
-        if (definition.shape === 'per-state') {
-          for (const state of CONNECTION_STATES) result.observe(observable, definition.read(stats, state), attributes[state]);
-        } else {
-          result.observe(observable, definition.read(stats), attributes.pool);
+      try {
+        const tracker = this.#inspector.pool(name);
+        if (tracker === undefined) continue;
+        const stats = tracker.stats();
+        for (const { definition, observable } of this.#observed) {
+          if (definition.shape === 'per-state') {
+            for (const state of CONNECTION_STATES) result.observe(observable, definition.read(stats, state), attributes[state]);
+          } else {
+            result.observe(observable, definition.read(stats), attributes.pool);
+          }
         }
+      } catch (error) {
+        // One pool failing to read must not hide the others; the error goes to the inspector's onError.
+        this.#inspector.reportError(error);
       }
     }
   }

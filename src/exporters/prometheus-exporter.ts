@@ -193,7 +193,14 @@ export class PrometheusExporter {
     let pools = this.#scrape;
     if (pools === undefined) {
       pools = new Map();
-      for (const tracker of this.#trackers()) pools.set(tracker.name, tracker.stats());
+      for (const tracker of this.#trackers()) {
+        try {
+          pools.set(tracker.name, tracker.stats());
+        } catch (error) {
+          // One pool failing to read must not fail the scrape; the error goes to the inspector's onError.
+          this.#inspector.reportError(error);
+        }
+      }
       this.#scrape = pools;
       queueMicrotask(() => {
         this.#scrape = undefined;
