@@ -49,7 +49,8 @@ describe('METRIC_CATALOG', () => {
       if (m.prometheusType !== 'histogram') assert.doesNotMatch(name, /_(count|sum|bucket)$/, `${name}: no histogram suffix on a ${m.prometheusType}`);
       if (m.unit === 's') assert.match(name, /_seconds$/, `${name}: durations in seconds`);
       assert.doesNotMatch(name, /millis|_ms$|milliseconds/, `${name}: base units only`);
-      if (m.unit === '1') assert.match(name, /_ratio$/, `${name}: unit 1 is a ratio`);
+      // Dimensionless: a ratio ends in _ratio; the one 0/1 flag (expect_full) is a plain gauge.
+      if (m.unit === '1' && m.id !== 'pool_expect_full') assert.match(name, /_ratio$/, `${name}: unit 1 is a ratio`);
       for (const label of m.prometheusLabels) {
         assert.match(label, /^[a-z_][a-z0-9_]*$/, `${name}: label ${label}`);
         assert.notEqual(label, 'le');
@@ -160,6 +161,7 @@ describe('METRIC_CATALOG', () => {
       connection_use_time: 'use_time',
       connection_create_time: 'create_time',
       pool_utilization: 0.25,
+      pool_expect_full: 0,
       pool_leaks_suspected: 207,
       pool_dirty_releases: 208,
       pool_double_releases: 209,
@@ -170,6 +172,9 @@ describe('METRIC_CATALOG', () => {
     const noMax = METRIC_CATALOG.find((m) => m.id === 'pool_utilization');
     assert.ok(noMax?.shape === 'scalar');
     assert.equal(noMax.read({ ...stats, max: 0 }), 0, 'no division by zero');
+    const expectFull = METRIC_CATALOG.find((m) => m.id === 'pool_expect_full');
+    assert.ok(expectFull?.shape === 'scalar');
+    assert.equal(expectFull.read({ ...stats, expectFull: true }), 1);
   });
 
   test('the names documented as not exported are not in the catalogue', () => {
