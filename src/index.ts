@@ -111,3 +111,37 @@ export { trackPgPool, acquireTimeoutReportOf, maskConnectionString, PG_ACQUIRE_T
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
 export type { IsolationLevel, TransactionOptions } from './adapters/pg/pg-transactions.js';
 export type { PgPoolLike, PgPoolClientLike, PgConnectable, PgQueryable, PgClientOf } from './adapters/pg/pg-types.js';
+
+export {
+  ActivityInspector,
+  DEFAULT_ACTIVITY_APPLICATION_NAME,
+  DEFAULT_ACTIVITY_STATEMENT_TIMEOUT_MILLIS,
+  DEFAULT_ACTIVITY_CONNECTION_TIMEOUT_MILLIS,
+  DEFAULT_ACTIVITY_MAX_QUERY_TEXT_LENGTH,
+  IDLE_IN_TRANSACTION_STATES,
+} from './server/activity-inspector.js';
+export type {
+  ActivityClientLike,
+  ActivityInspectorOptions,
+  ServerActivityOptions,
+  ServerActivityFilters,
+  ServerSessionSnapshot,
+  ServerActivityGroup,
+  IdleInTransactionSession,
+  IdleInTransactionState,
+  LockWaitSession,
+  OldestTransaction,
+  ServerActivityReport,
+} from './server/activity-inspector.js';
+export { pidJoin, sessionScope, LEASE_MATCHES } from './server/pid-join.js';
+export type {
+  LeaseMatch,
+  SessionScope,
+  SessionScopeOptions,
+  PidJoinOptions,
+  HoldingLease,
+  BlockerView,
+  LeaseServerView,
+  PoolServerView,
+  PidJoinReport,
+} from './server/pid-join.js';
