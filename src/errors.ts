@@ -120,6 +120,7 @@ export type HttpRouteErrorCode =
  * `status` with the JSON body `{ error: code, message }`.
  */
 export class HttpRouteError extends PoolscopeError {
+  declare readonly code: HttpRouteErrorCode;
   readonly status: number;
 
   constructor(status: number, code: HttpRouteErrorCode, message: string) {

@@ -8,8 +8,10 @@ export {
   OptionsError,
   InspectorClosedError,
   TransactionRollbackError,
+  HttpRouteError,
+  HttpListenError,
 } from './errors.js';
-export type { PoolscopeErrorCode } from './errors.js';
+export type { PoolscopeErrorCode, HttpRouteErrorCode } from './errors.js';
 
 export { Inspector } from './core/inspector.js';
 export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
@@ -145,3 +147,32 @@ export type {
   PoolServerView,
   PidJoinReport,
 } from './server/pid-join.js';
+
+export { createOpsHandler, OpsHandler, OPS_ROUTES, OPS_ROUTE_ACCESS } from './http/ops-handler.js';
+export type { OpsHandlerOptions, OpsRouteInfo, OpsRouteAccess } from './http/ops-handler.js';
+export { OpsAccess, DEFAULT_OPS_ALLOWLIST } from './http/ops-access.js';
+export type { OpsAccessOptions, OpsAccessDecision } from './http/ops-access.js';
+export { opsRequestOf } from './http/ops-request.js';
+export type { OpsRequest, OpsRequestHeaders } from './http/ops-request.js';
+export { JSON_CONTENT_TYPE } from './http/ops-response.js';
+export type { OpsResponse, OpsErrorBody } from './http/ops-response.js';
+export { createOpsRequestListener, startOpsServer } from './http/node-server.js';
+export type { OpsServer, OpsServerOptions } from './http/node-server.js';
+export { opsExpressMiddleware } from './http/express-middleware.js';
+export type { OpsExpressMiddleware, ExpressRequestLike, ExpressResponseLike } from './http/express-middleware.js';
+export { opsFastifyPlugin } from './http/fastify-plugin.js';
+export type {
+  OpsFastifyPlugin,
+  FastifyInstanceLike,
+  FastifyRequestLike,
+  FastifyReplyLike,
+  FastifyRouteLike,
+} from './http/fastify-plugin.js';
+export { poolReadiness } from './http/readyz-route.js';
+export type { ReadyzReport, ReadyzPoolReport } from './http/readyz-route.js';
+export { POOL_HEALTH_STATUSES, poolHealthStatus } from './http/pool-health-route.js';
+export type { PoolHealthReport, PoolHealthStatus } from './http/pool-health-route.js';
+export type { HealthDetailsReport } from './http/health-details-route.js';
+export type { LivenessReport } from './http/health-route.js';
+export type { MetricsSource } from './http/metrics-route.js';
+export type { PoolApiView, PoolListReport, SnapshotListReport } from './http/pool-api-routes.js';

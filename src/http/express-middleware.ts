@@ -1,0 +1,50 @@
+import type { Inspector } from '../core/inspector.js';
+import type { OpsHandlerOptions } from './ops-handler.js';
+import { createOpsHandler } from './ops-handler.js';
+import type { OpsRequestHeaders } from './ops-request.js';
+import { opsRequestOf } from './ops-request.js';
+
+/** What the middleware reads of an Express (or Connect, or node:http) request. */
+export interface ExpressRequestLike {
+  readonly method?: string | undefined;
+  /** The path and query relative to where the middleware is mounted. */
+  readonly url?: string | undefined;
+  readonly headers: OpsRequestHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
+/** What the middleware writes on an Express (or node:http) response. */
+export interface ExpressResponseLike {
+  readonly headersSent: boolean;
+  writeHead(statusCode: number, headers: Record<string, string>): unknown;
+  end(body?: string): unknown;
+}
+
+/** An Express/Connect middleware. */
+export type OpsExpressMiddleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: (error?: unknown) => void) => void;
+
+/**
+ * An Express middleware serving the ops routes; every other path goes to `next()`. Mount it with `app.use()` (the
+ * prefix then applies after the mount path: `app.use('/ops', opsExpressMiddleware(inspector))` serves `/ops/health`).
+ * The client address is `req.socket.remoteAddress`, not Express's `req.ip`: X-Forwarded-For is believed only from
+ * `trustedProxies`, whatever Express's `trust proxy` says. Throws OptionsError for bad options.
+ */
+export function opsExpressMiddleware(inspector: Inspector, options: OpsHandlerOptions = {}): OpsExpressMiddleware {
+  const handler = createOpsHandler(inspector, options);
+  return (req, res, next) => {
+    const request = opsRequestOf(req.method, req.url, req.headers, req.socket.remoteAddress);
+    if (!handler.matches(request.path)) {
+      next();
+      return;
+    }
+    handler.handle(request).then(
+      (response) => {
+        if (res.headersSent) return;
+        const head = request.method.toUpperCase() === 'HEAD';
+        res.writeHead(response.status, { ...response.headers });
+        res.end(head ? undefined : response.body);
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}

@@ -1,0 +1,222 @@
+import { HttpRouteError, OptionsError } from '../errors.js';
+import type { Inspector } from '../core/inspector.js';
+import { DEFAULT_PROBE_TIMEOUT_MILLIS } from '../core/reachability-probe.js';
+import { healthDetailsRoute } from './health-details-route.js';
+import { healthRoute } from './health-route.js';
+import { metricsRoute, validateMetricsSource } from './metrics-route.js';
+import type { MetricsSource } from './metrics-route.js';
+import type { OpsAccessOptions } from './ops-access.js';
+import { OpsAccess } from './ops-access.js';
+import type { OpsRequest } from './ops-request.js';
+import type { OpsResponse } from './ops-response.js';
+import { errorResponse } from './ops-response.js';
+import { poolDetailRoute, poolListRoute, snapshotListRoute, snapshotRoute } from './pool-api-routes.js';
+import { poolHealthRoute } from './pool-health-route.js';
+import { readyzRoute } from './readyz-route.js';
+
+/** Options of the ops routes (every adapter takes these). All optional. */
+export interface OpsHandlerOptions extends OpsAccessOptions {
+  /** Path prefix of every route: `''` (default, so `/health`) or e.g. `/ops` (`/ops/health`). No trailing slash. */
+  readonly prefix?: string;
+  /** How long `/readyz` waits for each pool's database to answer. Default 2000. */
+  readonly probeTimeoutMillis?: number;
+  /**
+   * What `/metrics` serves: `new PrometheusExporter(inspector)` from 'poolscope/prometheus', or a prom-client
+   * Registry. Without it `/metrics` answers 404 `POOLSCOPE_ERR_HTTP_METRICS_DISABLED`.
+   */
+  readonly metrics?: MetricsSource;
+  /**
+   * Receives an error raised inside a route (the caller gets a 500 `POOLSCOPE_ERR_HTTP_INTERNAL` without details).
+   * Default: the inspector's own `onError` (`inspector.reportError`), so one hook sees every poolscope failure.
+   */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Who may call a route. */
+export const OPS_ROUTE_ACCESS = ['public', 'restricted'] as const;
+export type OpsRouteAccess = (typeof OPS_ROUTE_ACCESS)[number];
+
+/** One ops route, as catalogued in docs/reference/http.md. */
+export interface OpsRouteInfo {
+  /** Path after the prefix; `:name` is one path segment. */
+  readonly path: string;
+  readonly access: OpsRouteAccess;
+  readonly summary: string;
+}
+
+/** Every ops route. Each answers GET and HEAD; other methods get 405. */
+export const OPS_ROUTES: readonly OpsRouteInfo[] = Object.freeze([
+  { path: '/health', access: 'public', summary: 'liveness: {"status":"ok"}, never touches the database' },
+  { path: '/readyz', access: 'restricted', summary: 'readiness: 200 or 503, every pool with a reachability ping' },
+  { path: '/health/pool', access: 'restricted', summary: "one pool's health (?pool=NAME)" },
+  { path: '/health/details', access: 'restricted', summary: 'every pool, totals and active alerts' },
+  { path: '/metrics', access: 'restricted', summary: 'Prometheus exposition (when `metrics` is set)' },
+  { path: '/api/pools', access: 'restricted', summary: "every pool's stats and settings" },
+  { path: '/api/pools/:name', access: 'restricted', summary: "one pool's stats and settings" },
+  { path: '/api/snapshots', access: 'restricted', summary: 'automatic snapshots kept (?pool=NAME)' },
+  { path: '/api/snapshot', access: 'restricted', summary: 'a fresh snapshot of every pool' },
+]);
+
+/** Methods every route answers. */
+const ALLOWED_METHODS = 'GET, HEAD';
+const PREFIX_SHAPE = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*$/;
+const POOL_PATH = '/api/pools/';
+
+/** A route found for a path. */
+interface RouteMatch {
+  readonly info: OpsRouteInfo;
+  /** The `:name` segment, still percent-encoded. */
+  readonly param: string | undefined;
+}
+
+/**
+ * The ops routes behind any server: turns an OpsRequest into an OpsResponse. Adapters (node:http, Express, Fastify)
+ * only translate. `handle()` never rejects: refusals are JSON errors and a failure inside a route is a 500 whose
+ * error goes to `onError`.
+ *
+ * Order of checks: `/health` is answered to anyone; every other path (known or not) first passes the access check
+ * (403), then is matched (404), then its method (405 with `allow: GET, HEAD`).
+ */
+export class OpsHandler {
+  /** The prefix in force (`''` or `/something`). */
+  readonly prefix: string;
+  readonly #inspector: Inspector;
+  readonly #access: OpsAccess;
+  readonly #probeTimeoutMillis: number;
+  readonly #metrics: MetricsSource | undefined;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(inspector: Inspector, options: OpsHandlerOptions = {}) {
+    if (inspector === null || typeof inspector !== 'object' || typeof inspector.poolNames !== 'function') {
+      throw new OptionsError('inspector', inspector, 'an Inspector (new Inspector())');
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new OptionsError('options', options, 'an object (or nothing) of ops route options');
+    }
+    const prefix: unknown = options.prefix ?? '';
+    if (typeof prefix !== 'string' || !PREFIX_SHAPE.test(prefix)) {
+      throw new OptionsError('prefix', prefix, "'' or a path such as '/ops' or '/internal/ops' (leading slash, no trailing slash, no query)");
+    }
+    const timeout: unknown = options.probeTimeoutMillis ?? DEFAULT_PROBE_TIMEOUT_MILLIS;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+      throw new OptionsError('probeTimeoutMillis', timeout, 'a number of milliseconds > 0');
+    }
+    const onError: unknown = options.onError;
+    if (onError !== undefined && typeof onError !== 'function') {
+      throw new OptionsError('onError', onError, 'a function (error) => void');
+    }
+    this.prefix = prefix;
+    this.#inspector = inspector;
+    this.#access = new OpsAccess(options);
+    this.#probeTimeoutMillis = timeout;
+    this.#metrics = validateMetricsSource(options.metrics);
+    this.#onError = (error) => {
+      try {
+        if (typeof onError === 'function') onError(error);
+        else inspector.reportError(error);
+      } catch {
+        // The error hook itself failed: nothing safe is left to tell.
+      }
+    };
+  }
+
+  /** The full path pattern of every route, prefix included (`/ops/api/pools/:name`), for frameworks' routers. */
+  get routePaths(): string[] {
+    return OPS_ROUTES.map((route) => `${this.prefix}${route.path}`);
+  }
+
+  /** True when `path` (without query string) is one of the routes, whatever the method. */
+  matches(path: string): boolean {
+    return this.#match(path) !== undefined;
+  }
+
+  /** Answers one request. Never rejects. */
+  async handle(request: OpsRequest): Promise<OpsResponse> {
+    try {
+      const method = String(request.method).toUpperCase();
+      const match = this.#match(request.path);
+      if (match?.info.access !== 'public') {
+        const decision = this.#access.check(request.remoteAddress, request.headers);
+        if (!decision.allowed) {
+          return errorResponse(
+            403,
+            'POOLSCOPE_ERR_HTTP_FORBIDDEN',
+            `This ops route is restricted and the caller (address ${decision.clientAddress ?? 'unknown'}) is not allowed: ` +
+              'call it from an allowlisted network (option allowlist; loopback and private ranges by default)' +
+              (this.#access.hasToken ? ' or send Authorization: Bearer <token>.' : ', or configure a token and send Authorization: Bearer <token>.'),
+          );
+        }
+      }
+      if (match === undefined) {
+        return errorResponse(
+          404,
+          'POOLSCOPE_ERR_HTTP_NOT_FOUND',
+          `No ops route at ${JSON.stringify(request.path)}. Routes: ${this.routePaths.join(', ')}.`,
+        );
+      }
+      if (method !== 'GET' && method !== 'HEAD') {
+        return errorResponse(
+          405,
+          'POOLSCOPE_ERR_HTTP_METHOD_NOT_ALLOWED',
+          `${this.prefix}${match.info.path} answers GET and HEAD only, not ${method}.`,
+          { allow: ALLOWED_METHODS },
+        );
+      }
+      const response = await this.#serve(match, request);
+      return method === 'HEAD' ? { ...response, body: '' } : response;
+    } catch (error) {
+      if (error instanceof HttpRouteError) {
+        const response = errorResponse(error.status, error.code, error.message);
+        return String(request.method).toUpperCase() === 'HEAD' ? { ...response, body: '' } : response;
+      }
+      this.#onError(error);
+      return errorResponse(500, 'POOLSCOPE_ERR_HTTP_INTERNAL', 'The ops route failed; the error was reported to the server (onError).');
+    }
+  }
+
+  #serve(match: RouteMatch, request: OpsRequest): OpsResponse | Promise<OpsResponse> {
+    const inspector = this.#inspector;
+    switch (match.info.path) {
+      case '/health':
+        return healthRoute();
+      case '/readyz':
+        return readyzRoute(inspector, this.#probeTimeoutMillis);
+      case '/health/pool':
+        return poolHealthRoute(inspector, request);
+      case '/health/details':
+        return healthDetailsRoute(inspector);
+      case '/metrics':
+        return metricsRoute(this.#metrics);
+      case '/api/pools':
+        return poolListRoute(inspector);
+      case '/api/pools/:name':
+        return poolDetailRoute(inspector, match.param ?? '');
+      case '/api/snapshots':
+        return snapshotListRoute(inspector, request);
+      case '/api/snapshot':
+        return snapshotRoute(inspector);
+      default:
+        throw new Error(`ops route ${match.info.path} has no implementation`);
+    }
+  }
+
+  #match(path: string): RouteMatch | undefined {
+    if (!path.startsWith(this.prefix)) return undefined;
+    const relative = path.slice(this.prefix.length);
+    for (const info of OPS_ROUTES) {
+      if (info.path === relative) return { info, param: undefined };
+    }
+    if (relative.startsWith(POOL_PATH)) {
+      const param = relative.slice(POOL_PATH.length);
+      const info = OPS_ROUTES.find((route) => route.path === '/api/pools/:name');
+      if (param !== '' && !param.includes('/') && info !== undefined) return { info, param };
+    }
+    return undefined;
+  }
+
+}
+
+/** Creates the ops routes for `inspector`. Throws OptionsError for a bad option (malformed CIDR, empty token, ...). */
+export function createOpsHandler(inspector: Inspector, options: OpsHandlerOptions = {}): OpsHandler {
+  return new OpsHandler(inspector, options);
+}
