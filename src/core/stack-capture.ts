@@ -32,6 +32,11 @@ export interface FormattedStack {
 }
 
 const POOLSCOPE_SOURCE_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+/**
+ * The demo app (src/demo, reached through `poolscope demo`) plays the user's app: its frames are shown like any
+ * app's, so its planted leaks are reported at their file:line (also when installed under node_modules/poolscope).
+ */
+const POOLSCOPE_DEMO_DIR = path.join(POOLSCOPE_SOURCE_DIR, 'demo') + path.sep;
 
 /** Frames hidden from stacks: node-postgres, pg-pool, poolscope itself, and Node's internals. */
 const DEFAULT_HIDDEN_FRAME_PATTERNS: readonly RegExp[] = [
@@ -80,8 +85,9 @@ export function formatStack(holder: StackHolder | undefined, extraHidden: readon
 }
 
 function isHiddenFrame(frame: string, extraHidden: readonly RegExp[]): boolean {
-  if (frame.includes(POOLSCOPE_SOURCE_DIR + path.sep)) return true;
-  for (const pattern of DEFAULT_HIDDEN_FRAME_PATTERNS) if (pattern.test(frame)) return true;
+  const demo = frame.includes(POOLSCOPE_DEMO_DIR);
+  if (!demo && frame.includes(POOLSCOPE_SOURCE_DIR + path.sep)) return true;
+  if (!demo) for (const pattern of DEFAULT_HIDDEN_FRAME_PATTERNS) if (pattern.test(frame)) return true;
   for (const pattern of extraHidden) if (pattern.test(frame)) return true;
   return false;
 }

@@ -13,6 +13,7 @@ import { errorResponse } from './ops-response.js';
 import { poolDetailRoute, poolListRoute, snapshotListRoute, snapshotRoute } from './pool-api-routes.js';
 import { poolHealthRoute } from './pool-health-route.js';
 import { readyzRoute } from './readyz-route.js';
+import { recommendationsRoute } from './recommendations-route.js';
 
 /** Options of the ops routes (every adapter takes these). All optional. */
 export interface OpsHandlerOptions extends OpsAccessOptions {
@@ -55,6 +56,7 @@ export const OPS_ROUTES: readonly OpsRouteInfo[] = Object.freeze([
   { path: '/api/pools/:name', access: 'restricted', summary: "one pool's stats and settings" },
   { path: '/api/snapshots', access: 'restricted', summary: 'automatic snapshots kept (?pool=NAME)' },
   { path: '/api/snapshot', access: 'restricted', summary: 'a fresh snapshot of every pool' },
+  { path: '/api/recommendations', access: 'restricted', summary: 'tuning and fix recommendations for every pool (?pool=NAME)' },
 ]);
 
 /** Methods every route answers. */
@@ -195,6 +197,8 @@ export class OpsHandler {
         return snapshotListRoute(inspector, request);
       case '/api/snapshot':
         return snapshotRoute(inspector);
+      case '/api/recommendations':
+        return recommendationsRoute(inspector, request);
       default:
         throw new Error(`ops route ${match.info.path} has no implementation`);
     }

