@@ -4,13 +4,11 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import type pg from 'pg';
-import type { CliIo } from '../../src/cli/cli-command.js';
-import { runCli } from '../../src/cli/main.js';
 import type { ServerActivityReport } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources, eventually } from '../support/pg-test-kit.js';
+import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -28,23 +26,9 @@ afterEach(async () => {
 });
 after(() => db?.drop());
 
-class Capture extends Writable {
-  readonly chunks: string[] = [];
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(String(chunk));
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
-async function run(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const io: CliIo = { stdout, stderr, env, signal: new AbortController().signal };
-  const code = await runCli(args, io);
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function run(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return runCliCaptured(args, { env });
 }
 
 /** A pool whose sessions carry a unique application_name, with one connection left idle inside a transaction. */

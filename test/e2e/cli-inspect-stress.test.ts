@@ -5,19 +5,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { formatRecommendation, trackPgPool, type Inspector, type Recommendation } from '../../src/index.js';
 import { createOpsHandler, type OpsHandlerOptions } from '../../src/http/ops-handler.js';
 import { createOpsRequestListener } from '../../src/http/node-server.js';
 import type { RecommendationsReport } from '../../src/http/recommendations-route.js';
-import type { CliIo } from '../../src/cli/cli-command.js';
-import { runCli } from '../../src/cli/main.js';
 import type { InspectReport } from '../../src/cli/inspect-report.js';
 import type { StressReport } from '../../src/cli/stress-report.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources, eventually, isAt, siteOf } from '../support/pg-test-kit.js';
+import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
 
 const here = import.meta.url;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,30 +92,12 @@ function releaseLater(clients: pg.PoolClient[]): void {
 
 // ---- running the CLI ---------------------------------------------------------------------------------------------------
 
-class Capture extends Writable {
-  readonly chunks: string[] = [];
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(String(chunk));
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** runCli in this process, stdout and stderr captured (not a terminal), no colour. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const io: CliIo = { stdout, stderr, env, signal: new AbortController().signal };
-  const code = await runCli(args, io);
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runCliCaptured(args, { env });
 }
 
 /** The real CLI as a child process, from the repository root. */

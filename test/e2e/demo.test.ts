@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { CliIo } from '../../src/cli/cli-command.js';
 import { runCli } from '../../src/cli/main.js';
 import { siteOf } from '../support/pg-test-kit.js';
+import { Capture } from '../support/cli-capture.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEMO_SOURCE = new URL('../../src/demo/demo-app.ts', import.meta.url).href;
@@ -27,16 +27,6 @@ function demoEnv(): Record<string, string | undefined> {
   return { ...process.env, NO_COLOR: '1', ...(EMBEDDED ? { POOLSCOPE_DEMO_EMBEDDED: '1' } : {}) };
 }
 
-class Capture extends Writable {
-  readonly chunks: string[] = [];
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(String(chunk));
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
 /** The server the demo will use, when it outlives the demo (env or local); undefined for an embedded one. */
 async function persistentAdminUrl(): Promise<string | undefined> {

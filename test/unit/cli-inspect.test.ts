@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { DistributionSnapshot } from '../../src/core/histogram.js';
 import type { LeaseSnapshot } from '../../src/core/lease.js';
@@ -14,8 +13,7 @@ import type { PoolCounters, PoolStats } from '../../src/core/pool-stats.js';
 import { formatRecommendation, type Recommendation } from '../../src/core/recommendations.js';
 import type { PoolApiView, PoolListReport } from '../../src/http/pool-api-routes.js';
 import type { RecommendationsReport } from '../../src/http/recommendations-route.js';
-import { CliUsageError, type CliIo } from '../../src/cli/cli-command.js';
-import { runCli } from '../../src/cli/main.js';
+import { CliUsageError } from '../../src/cli/cli-command.js';
 import { inspectCommand } from '../../src/cli/commands/inspect-command.js';
 import { INSPECT_FLAGS, parseInspectArgs } from '../../src/cli/inspect-options.js';
 import {
@@ -28,6 +26,7 @@ import {
 } from '../../src/cli/inspect-report.js';
 import { colorEnabled, stripAnsi } from '../../src/cli/terminal-style.js';
 import { STRESS_FLAGS } from '../../src/cli/stress-options.js';
+import { Capture, runCliCaptured } from '../support/cli-capture.js';
 
 // ---- fixtures ---------------------------------------------------------------------------------------------------
 
@@ -100,32 +99,9 @@ const poolList: PoolListReport = { timestamp: T0, pools: [view(mainStats)] };
 
 // ---- a CliIo that captures what the command writes --------------------------------------------------------------
 
-class Capture extends Writable {
-  readonly chunks: string[] = [];
-  isTTY: boolean | undefined = undefined;
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(String(chunk));
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(args: string[], options: { env?: Record<string, string>; tty?: boolean; signal?: AbortSignal } = {}): Promise<Run> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  stdout.isTTY = options.tty;
-  const io: CliIo = { stdout, stderr, env: options.env ?? {}, signal: options.signal ?? new AbortController().signal };
-  const code = await runCli(args, io);
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = runCliCaptured;
 
 // ---- argument parsing -------------------------------------------------------------------------------------------
 

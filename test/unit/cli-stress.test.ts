@@ -5,9 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { CliUsageError, type CliIo } from '../../src/cli/cli-command.js';
-import { runCli } from '../../src/cli/main.js';
+import { CliUsageError } from '../../src/cli/cli-command.js';
 import { stressCommand } from '../../src/cli/commands/stress-command.js';
 import { percentile, summarizeLatencies } from '../../src/cli/latency-summary.js';
 import { isLoopbackHost, parseStressArgs, STRESS_FLAGS, STRESS_LIMITS } from '../../src/cli/stress-options.js';
@@ -20,32 +18,12 @@ import {
   type StressWaveReport,
 } from '../../src/cli/stress-report.js';
 import type { ReadyzReport } from '../../src/http/readyz-route.js';
+import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
 
-class Capture extends Writable {
-  readonly chunks: string[] = [];
-  isTTY: boolean | undefined = undefined;
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(String(chunk));
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(args: string[], options: { env?: Record<string, string>; tty?: boolean; controller?: AbortController } = {}): Promise<Run> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  stdout.isTTY = options.tty;
-  const io: CliIo = { stdout, stderr, env: options.env ?? {}, signal: (options.controller ?? new AbortController()).signal };
-  const code = await runCli(args, io);
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function cli(args: string[], options: { env?: Record<string, string>; tty?: boolean; controller?: AbortController } = {}): Promise<CliRun> {
+  return runCliCaptured(args, { env: options.env, tty: options.tty, signal: options.controller?.signal });
 }
 
 describe('percentile and latency summary', () => {
