@@ -20,6 +20,14 @@ export const ERROR_CODES = [
   'POOLSCOPE_ERR_HTTP_METRICS_DISABLED',
   'POOLSCOPE_ERR_HTTP_INTERNAL',
   'POOLSCOPE_ERR_HTTP_LISTEN_FAILED',
+  'POOLSCOPE_ERR_CONFIG_INVALID',
+  'POOLSCOPE_ERR_TENANT_INVALID_ID',
+  'POOLSCOPE_ERR_TENANT_LIMIT_REACHED',
+  'POOLSCOPE_ERR_TENANT_BUDGET_EXHAUSTED',
+  'POOLSCOPE_ERR_TENANT_CONNECT_FAILED',
+  'POOLSCOPE_ERR_TENANT_DATABASE_FAILED',
+  'POOLSCOPE_ERR_TENANT_POOLS_CLOSED',
+  'POOLSCOPE_ERR_TESTING_LEAKED_CONNECTIONS',
 ] as const;
 
 /** A poolscope error code. */
@@ -146,6 +154,63 @@ export class HttpListenError extends PoolscopeError {
     this.name = 'HttpListenError';
     this.host = host;
     this.port = port;
+  }
+}
+
+/**
+ * A pool configuration value (from the environment or given in code) is not usable. `variable` names it (e.g.
+ * `DATABASE_POOL_MAX`), `value` is what was given (as read, a string for environment variables).
+ */
+export class PoolConfigError extends PoolscopeError {
+  readonly variable: string;
+  readonly value: unknown;
+
+  constructor(variable: string, value: unknown, problem: string, fix: string) {
+    super('POOLSCOPE_ERR_CONFIG_INVALID', `${variable}=${describeValue(value)} ${problem}. ${fix}`);
+    this.name = 'PoolConfigError';
+    this.variable = variable;
+    this.value = value;
+  }
+}
+
+/** The codes `TenantPools` throws or rejects with. */
+export type TenantErrorCode =
+  | 'POOLSCOPE_ERR_TENANT_INVALID_ID'
+  | 'POOLSCOPE_ERR_TENANT_LIMIT_REACHED'
+  | 'POOLSCOPE_ERR_TENANT_BUDGET_EXHAUSTED'
+  | 'POOLSCOPE_ERR_TENANT_CONNECT_FAILED'
+  | 'POOLSCOPE_ERR_TENANT_DATABASE_FAILED'
+  | 'POOLSCOPE_ERR_TENANT_POOLS_CLOSED';
+
+/**
+ * A tenant pool operation failed: a bad tenant id, a limit that cannot be met, a tenant database that cannot be
+ * reached, created or dropped, or a call after `close()`. `tenantId` names the tenant (undefined for calls about
+ * no tenant); a failure underneath (PostgreSQL, pg) is `cause`.
+ */
+export class TenantPoolError extends PoolscopeError {
+  declare readonly code: TenantErrorCode;
+  readonly tenantId: string | undefined;
+
+  constructor(code: TenantErrorCode, tenantId: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'TenantPoolError';
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * `assertNoLeakedConnections()` found connections still out after its grace period. `leases` lists the checkouts
+ * poolscope still sees (pool, owner, file:line); `sessions` the server sessions still open for the given scope.
+ */
+export class LeakedConnectionsError extends PoolscopeError {
+  readonly leases: readonly unknown[];
+  readonly sessions: readonly unknown[];
+
+  constructor(message: string, leases: readonly unknown[], sessions: readonly unknown[]) {
+    super('POOLSCOPE_ERR_TESTING_LEAKED_CONNECTIONS', message);
+    this.name = 'LeakedConnectionsError';
+    this.leases = leases;
+    this.sessions = sessions;
   }
 }
 
