@@ -15,7 +15,8 @@ export type { PoolscopeErrorCode, HttpRouteErrorCode } from './errors.js';
 
 export { Inspector } from './core/inspector.js';
 export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
-export { PoolTracker, formatMillis, DURATION_KINDS } from './core/pool-tracker.js';
+export { PoolTracker, DURATION_KINDS } from './core/pool-tracker.js';
+export { formatMillis } from './core/format-millis.js';
 export type { AcquireTimeoutReport, ReleaseVerdict, TrackerContext, DurationKind, DurationListener } from './core/pool-tracker.js';
 export { DEFAULT_PROBE_TIMEOUT_MILLIS, PROBE_SKIP_REASONS } from './core/reachability-probe.js';
 export type { ReachabilityReport, ProbeSkipReason } from './core/reachability-probe.js';

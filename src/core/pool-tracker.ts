@@ -1,3 +1,4 @@
+import { formatMillis } from './format-millis.js';
 import type { EventBus } from './pool-events.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
@@ -633,11 +634,6 @@ function describeOwner(owner: Owner | undefined): string {
 }
 
 /** `850 ms`, `2.5 s`. */
-export function formatMillis(millis: number): string {
-  if (millis < 1000) return `${Math.round(millis)} ms`;
-  return `${(millis / 1000).toFixed(1)} s`;
-}
-
 function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapshot[], waitMillis: number, waiterLocation: string | null): string {
   const lines = [
     '',
@@ -651,7 +647,8 @@ function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapshot[], wa
     lines.push('  Longest holders:');
     for (const h of holders) {
       const owner = h.owner === null ? 'no owner' : `${h.owner.kind} "${h.owner.label}"`;
-      const query = h.query === null ? '' : ` running ${JSON.stringify(truncate(h.query.text, 80))}`;
+      const verb = h.queriesInFlight > 0 ? 'running' : 'last query';
+      const query = h.query === null ? ' (no query run)' : ` ${verb} ${JSON.stringify(truncate(h.query.text, 80))}`;
       const tx = h.transaction.depth > 0 ? ` in transaction (depth ${h.transaction.depth})` : '';
       lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} at ${h.location ?? 'an uncaptured place'}${tx}${query}`);
     }

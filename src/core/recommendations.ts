@@ -1,3 +1,4 @@
+import { formatMillis } from './format-millis.js';
 import type { LeaseSnapshot } from './lease.js';
 import type { PoolHistoryPoint } from './pool-history.js';
 import type { PoolStats } from './pool-stats.js';
@@ -128,7 +129,7 @@ export function raiseMax({ stats, history = [] }: PoolRecommendationInput, t: Th
   if (waited > 0) evidence.push(`callers waited in ${waited} of ${history.length} samples`);
   if (stats.pending > 0) evidence.push(`${stats.pending} caller(s) waiting now`);
   if (timeouts > 0) evidence.push(`${timeouts} acquire timeout(s) since tracking began`);
-  evidence.push(`wait time p95 ${stats.waitTime.p95Millis} ms, hold time p95 ${stats.useTime.p95Millis} ms`);
+  evidence.push(`wait time p95 ${formatMillis(stats.waitTime.p95Millis)}, hold time p95 ${formatMillis(stats.useTime.p95Millis)}`);
   return {
     id: 'raise-max',
     poolName: stats.poolName,
@@ -157,9 +158,9 @@ export function investigateLongHolders({ stats, holders = [] }: PoolRecommendati
   const ranked = [...byPlace.entries()].sort((a, b) => b[1].length - a[1].length || maxHeld(b[1]) - maxHeld(a[1]));
   const [topPlace, topLeases] = ranked[0] as [string, LeaseSnapshot[]];
   const evidence = ranked.slice(0, 3).map(([place, leases]) => {
-    const running = leases.find((lease) => lease.query?.runningMillis !== null && lease.query !== null);
-    const what = running?.query ? `running ${quote(running.query.text)} for ${running.query.runningMillis} ms` : 'no query running';
-    return `${leases.length} connection(s) held up to ${Math.round(maxHeld(leases))} ms, acquired at ${place} (${what})`;
+    const query = leases.map((lease) => lease.query).find((q) => q !== null && q.runningMillis !== null);
+    const what = query?.runningMillis != null ? `running ${quote(query.text)} for ${formatMillis(query.runningMillis)}` : 'no query running';
+    return `${leases.length} connection(s) held up to ${formatMillis(maxHeld(leases))}, acquired at ${place} (${what})`;
   });
   const idleHolders = long.filter((lease) => lease.query === null || lease.query.runningMillis === null).length;
   return {
@@ -278,7 +279,7 @@ export function splitPool({ stats, holders = [] }: PoolRecommendationInput, t: T
     title: `${parked} of pool '${stats.poolName}''s ${stats.max} connections are parked (LISTEN or long-held) while short work waits`,
     evidence: [
       `${listeners.length} LISTEN connection(s), ${longIdle.length} held over ${(t.longHoldMillis * 10) / 1000} s without a query`,
-      `waiting now ${stats.pending}, acquire timeouts ${stats.counters.timeouts}, wait p95 ${stats.waitTime.p95Millis} ms`,
+      `waiting now ${stats.pending}, acquire timeouts ${stats.counters.timeouts}, wait p95 ${formatMillis(stats.waitTime.p95Millis)}`,
       `parked connections acquired at ${places.join(', ')}`,
     ],
     fixes: [

@@ -12,19 +12,18 @@
  *
  * Reached only through `poolscope demo` (src/cli/commands/demo-command.ts), never from the package root.
  */
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import { Inspector } from '../core/inspector.js';
 import type { InspectorOptions } from '../core/inspector.js';
 import { trackPgPool } from '../adapters/pg/pg-adapter.js';
 import { withClient } from '../adapters/pg/pg-transactions.js';
-import { createOpsHandler } from '../http/ops-handler.js';
 import type { MetricsSource } from '../http/metrics-route.js';
-import { createOpsRequestListener } from '../http/node-server.js';
+import { startOpsServer } from '../http/node-server.js';
+import type { OpsServer } from '../http/node-server.js';
 import { loadPg } from './demo-database.js';
 
 /** How an endpoint of the demo behaves. */
@@ -73,11 +72,12 @@ export interface PlantedSite {
 }
 
 /**
- * Where each leaky endpoint plants its misuse: the line of this very module (the .ts under tsx, the .js when built)
- * that ends with the endpoint's marker comment. The demo checks poolscope's reports against these.
+ * Where each leaky endpoint plants its misuse: the line that ends with the endpoint's marker comment, in the file
+ * stack traces name for this module (the .ts under tsx or with `--enable-source-maps`, the .js when built). The
+ * demo checks poolscope's reports against these.
  */
 export function plantedSites(cwd: string = process.cwd()): PlantedSite[] {
-  const file = fileURLToPath(import.meta.url);
+  const file = fileStacksName();
   const lines = readFileSync(file, 'utf8').split('\n');
   const relative = path.relative(cwd, file);
   const shown = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
@@ -86,6 +86,19 @@ export function plantedSites(cwd: string = process.cwd()): PlantedSite[] {
     const index = lines.findIndex((line) => line.trimEnd().endsWith(`// ${endpoint.marker}`));
     return index === -1 ? [] : [{ endpoint, site: `${shown}:${index + 1}` }];
   });
+}
+
+/**
+ * The path V8's stack frames give this module: the source-mapped .ts file when source maps are on and it exists,
+ * else the module's own file.
+ */
+function fileStacksName(): string {
+  const own = fileURLToPath(import.meta.url);
+  const frame = /\((file:\/\/[^)]+?|\/[^)]+?):\d+:\d+\)/.exec(new Error().stack?.split('\n')[1] ?? '');
+  const named = frame?.[1];
+  if (named === undefined) return own;
+  const file = named.startsWith('file://') ? fileURLToPath(named) : named;
+  return existsSync(file) ? file : own;
 }
 
 /** Names of the demo's pools. */
@@ -161,11 +174,11 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
 
   const inspector = new Inspector(demoInspectorOptions(options.onError));
   const handlers: OutboxHandler[] = [];
-  let server: Server | undefined;
+  let server: OpsServer | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      if (server !== undefined) await closeServer(server);
+      if (server !== undefined) await server.close();
       inspector.close();
       await Promise.all(handlers.splice(0).map((handler) => handler.stop()));
       await Promise.all([endPool(main), endPool(listen)]);
@@ -180,16 +193,18 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
     for (const channel of DEMO_LISTEN_CHANNELS) handlers.push(await startOutboxHandler(inspector, listen, channel));
 
     const metrics = await prometheusSource(inspector);
-    const ops = createOpsHandler(inspector, metrics === undefined ? {} : { metrics });
     const app = inspector.wrapHttpHandler((req: IncomingMessage, res: ServerResponse) => {
       void route(main, req, res);
     });
-    server = createServer(createOpsRequestListener(ops, app));
-    const port = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1');
-    const host = options.host ?? '127.0.0.1';
+    server = await startOpsServer(inspector, {
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      fallback: app,
+      ...(metrics === undefined ? {} : { metrics }),
+    });
     return {
-      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-      port,
+      url: server.url,
+      port: server.port,
       inspector,
       metricsEnabled: metrics !== undefined,
       applicationNames: DEMO_APPLICATION_NAMES,
@@ -373,24 +388,6 @@ async function prometheusSource(inspector: Inspector): Promise<MetricsSource | u
   } catch {
     return undefined;
   }
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Inspector } from '../core/inspector.js';
 import type { LeaseSnapshot } from '../core/lease.js';
 import type { PoolSnapshot } from '../core/pool-snapshot.js';
 import type { PoolscopeEventOf } from '../core/pool-events.js';
-import { formatMillis } from '../core/pool-tracker.js';
+import { formatMillis } from '../core/format-millis.js';
 import type { PlantedSite } from './demo-app.js';
 
 /**

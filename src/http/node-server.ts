@@ -57,6 +57,11 @@ export interface OpsServerOptions extends OpsHandlerOptions {
   readonly port: number;
   /** Address to listen on. Default `127.0.0.1` (this machine only). */
   readonly host?: string;
+  /**
+   * Your own request listener for every path that is no ops route (one port for a small app and its ops routes).
+   * Default: none, such paths get the JSON 404.
+   */
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** A running ops server. */
@@ -66,12 +71,15 @@ export interface OpsServer {
   /** The port listened on (the chosen one when `port` was 0). */
   readonly port: number;
   readonly host: string;
-  /** Stops listening and closes idle connections; resolves when the server is closed. Idempotent. */
+  /**
+   * Stops listening and closes idle connections; resolves when the server is closed, after the requests in
+   * progress have been answered. Idempotent.
+   */
   close(): Promise<void>;
 }
 
 /**
- * Starts a standalone HTTP server with the ops routes only (every other path is a JSON 404). Rejects with
+ * Starts an HTTP server with the ops routes (every other path goes to `fallback`, else is a JSON 404). Rejects with
  * HttpListenError (`POOLSCOPE_ERR_HTTP_LISTEN_FAILED`) when it cannot listen; throws OptionsError for bad options.
  * Closing the inspector does not close the server: call `close()`.
  */
@@ -88,7 +96,7 @@ export async function startOpsServer(inspector: Inspector, options: OpsServerOpt
     throw new OptionsError('host', host, "an address or host name to listen on, e.g. '127.0.0.1' or '0.0.0.0'");
   }
   const handler = createOpsHandler(inspector, options);
-  const server = createServer(createOpsRequestListener(handler));
+  const server = createServer(createOpsRequestListener(handler, options.fallback));
   await listen(server, port, host);
   const address = server.address();
   const actualPort = typeof address === 'object' && address !== null ? address.port : port;

@@ -155,6 +155,20 @@ describe('node:http (startOpsServer)', () => {
     });
   });
 
+  test('startOpsServer serves your own listener as the fallback, the ops routes first', async () => {
+    const inspector = res.inspector();
+    const server = await startServer(inspector, {
+      port: 0,
+      fallback: (req, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end(`app ${req.url ?? ''}`);
+      },
+    });
+    assert.equal(await (await fetch(`${server.url}/hello`)).text(), 'app /hello');
+    assert.equal(await (await fetch(`${server.url}/health`)).text(), '{"status":"ok"}');
+    await assert.rejects(startOpsServer(inspector, { port: 0, fallback: 'nope' as never }), { code: 'POOLSCOPE_ERR_OPTIONS_INVALID' });
+  });
+
   test('createOpsRequestListener hands other paths to a fallback listener', async () => {
     const inspector = res.inspector();
     const listener = createOpsRequestListener(createOpsHandler(inspector, { prefix: '/ops' }), (_req, response) => {

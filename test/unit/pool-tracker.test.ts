@@ -411,6 +411,7 @@ describe('acquire failures', () => {
     assert.match(report.text, /this caller waited 3\.0 s/);
     assert.match(report.text, new RegExp(`#${older.id} held 5\\.0 s by request "GET /reports" at \\S*pool-tracker\\.test\\.ts:\\d+:\\d+ running "SELECT pg_sleep\\(60\\)"`));
     assert.match(report.text, new RegExp(`#${newer.id} held 3\\.0 s by no owner at \\S+ in transaction \\(depth 1\\)`));
+    assert.match(report.text, new RegExp(`#${newer.id} .* last query "BEGIN"`));
     assert.equal(s.tracker.stats().counters.timeouts, 1);
     assert.equal(timeouts.length, 1);
     assert.match(timeouts[0]?.message ?? '', /^Acquire timeout on pool "p" after 3\.0 s/);

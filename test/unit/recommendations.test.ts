@@ -98,7 +98,7 @@ describe('recommend', () => {
     ];
     const r = only(recommend({ pools: [{ stats: stats({ used: 4 }), holders }] }), 'investigate-long-holders');
     assert.match(r.title, /^3 connection\(s\) of pool 'main' held longer than 1000 ms, most from src\/report\.ts:42:9$/);
-    assert.match(r.evidence[0] ?? '', /2 connection\(s\) held up to 5000 ms, acquired at src\/report\.ts:42:9 \(running "SELECT pg_sleep\(5\)" for 4990 ms\)/);
+    assert.match(r.evidence[0] ?? '', /2 connection\(s\) held up to 5\.0 s, acquired at src\/report\.ts:42:9 \(running "SELECT pg_sleep\(5\)" for 5\.0 s\)/);
     assert.match(r.evidence[1] ?? '', /src\/leaky\.ts:7:3 \(no query running\)/);
     assert.match(r.fixes[1] ?? '', /1 of them run no query/);
     assert.equal(r.severity, 'warning');

@@ -4,7 +4,7 @@ import { choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
 import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
-import { formatMillis } from '../../core/pool-tracker.js';
+import { formatMillis } from '../../core/format-millis.js';
 
 /**
  * `poolscope db`: the database server's own view of its connections (pg_stat_activity), read over a connection of

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
 import { formatRecommendation, recommend } from '../../core/recommendations.js';
 import type { PoolRecommendationInput } from '../../core/recommendations.js';
-import { formatMillis } from '../../core/pool-tracker.js';
+import { formatMillis } from '../../core/format-millis.js';
 import { OPS_ROUTES } from '../../http/ops-handler.js';
 import type { ServerActivityReport } from '../../server/activity-inspector.js';
 import { DEMO_ENDPOINTS, DEMO_POOLS, plantedSites, startDemoApp } from '../../demo/demo-app.js';
