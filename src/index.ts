@@ -30,6 +30,7 @@ export {
 export type { AlertRule, AlertSeverity, AlertSnapshot, AlertTransition } from './core/alert-rules.js';
 export {
   recommend,
+  poolRecommendationInputs,
   formatRecommendation,
   RECOMMENDATION_IDS,
   RECOMMENDATION_SEVERITIES,

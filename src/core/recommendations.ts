@@ -1,4 +1,5 @@
 import { formatMillis } from './format-millis.js';
+import type { Inspector } from './inspector.js';
 import type { LeaseSnapshot } from './lease.js';
 import type { PoolHistoryPoint } from './pool-history.js';
 import type { PoolStats } from './pool-stats.js';
@@ -65,6 +66,18 @@ export interface ServerCapacity {
 export interface RecommendationInput {
   readonly pools: readonly PoolRecommendationInput[];
   readonly server?: ServerCapacity;
+}
+
+/**
+ * The rules' input for the inspector's pools (every one, or those named): each pool's stats and holders from one
+ * snapshot (so they describe the same moment) and its history. Names no longer tracked are skipped.
+ */
+export function poolRecommendationInputs(inspector: Inspector, names: readonly string[] = inspector.poolNames()): PoolRecommendationInput[] {
+  return names.flatMap((name): PoolRecommendationInput[] => {
+    if (inspector.pool(name) === undefined) return [];
+    const snapshot = inspector.snapshot(name);
+    return [{ stats: snapshot.stats, history: inspector.history(name), holders: snapshot.holders }];
+  });
 }
 
 /** Thresholds the rules use; every field has a default. */

@@ -1,6 +1,6 @@
 import type { Inspector } from '../core/inspector.js';
-import type { PoolRecommendationInput, Recommendation } from '../core/recommendations.js';
-import { recommend } from '../core/recommendations.js';
+import type { Recommendation } from '../core/recommendations.js';
+import { poolRecommendationInputs, recommend } from '../core/recommendations.js';
 import type { OpsRequest } from './ops-request.js';
 import type { OpsResponse } from './ops-response.js';
 import { jsonResponse } from './ops-response.js';
@@ -21,12 +21,7 @@ export interface RecommendationsReport {
 export function recommendationsRoute(inspector: Inspector, request: OpsRequest): OpsResponse {
   const pool = request.query.pool;
   const names = pool === undefined || pool === '' ? inspector.poolNames() : [trackedPool(inspector, pool).name];
-  const inputs = names.flatMap((name): PoolRecommendationInput[] => {
-    if (inspector.pool(name) === undefined) return []; // untracked while we read
-    // Stats and holders from one snapshot, so they describe the same moment.
-    const snapshot = inspector.snapshot(name);
-    return [{ stats: snapshot.stats, history: inspector.history(name), holders: snapshot.holders }];
-  });
+  const inputs = poolRecommendationInputs(inspector, names);
   const body: RecommendationsReport = { timestamp: new Date().toISOString(), recommendations: recommend({ pools: inputs }) };
   return jsonResponse(200, body);
 }

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
-import { formatRecommendation, recommend } from '../../core/recommendations.js';
-import type { PoolRecommendationInput } from '../../core/recommendations.js';
+import { formatRecommendation, poolRecommendationInputs, recommend } from '../../core/recommendations.js';
 import { formatMillis } from '../../core/format-millis.js';
 import { OPS_ROUTES } from '../../http/ops-handler.js';
 import type { ServerActivityReport } from '../../server/activity-inspector.js';
@@ -288,10 +287,7 @@ async function printFindings(app: DemoApp, db: DemoDatabase, log: DemoReportLog,
   }
 
   heading('Recommendations');
-  const inputs: PoolRecommendationInput[] = inspector.poolNames().map((name) => {
-    const snapshot = inspector.snapshot(name);
-    return { stats: snapshot.stats, history: inspector.history(name), holders: snapshot.holders };
-  });
+  const inputs = poolRecommendationInputs(inspector);
   const recommendations = recommend(server === undefined ? { pools: inputs } : { pools: inputs, server });
   if (recommendations.length === 0) out('  (none)\n');
   for (const recommendation of recommendations) out(`${indent(formatRecommendation(recommendation), '  ')}\n\n`);
