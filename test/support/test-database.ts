@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { dropScratchDatabase, quoteScratchName, scratchDatabaseUrl, serverAnswers } from '../../src/provisioning/scratch-database.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 
 export interface TestDatabase {
@@ -64,17 +65,8 @@ async function withClient<T>(connectionString: string, fn: (client: pg.Client) =
   }
 }
 
-async function localServerAnswers(): Promise<boolean> {
-  const client = newClient(LOCAL_ADMIN_URL, LOCAL_PROBE_TIMEOUT_MS);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+function localServerAnswers(): Promise<boolean> {
+  return serverAnswers(newClient(LOCAL_ADMIN_URL, LOCAL_PROBE_TIMEOUT_MS));
 }
 
 function resolveKind(): Promise<TestDatabaseServerKind> {
@@ -140,43 +132,6 @@ export function testDatabaseName(label: string): string {
   return `${NAME_PREFIX}${cleaned}${suffix}`.slice(0, MAX_IDENTIFIER_LENGTH);
 }
 
-function quoteIdentifier(name: string): string {
-  if (!/^[a-z0-9_]+$/.test(name) || name.length > MAX_IDENTIFIER_LENGTH) {
-    throw new Error(`refusing to use ${JSON.stringify(name)} as a test database name`);
-  }
-  return `"${name}"`;
-}
-
-/** The admin connection string with its database swapped for `name`. */
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const quoted = quoteIdentifier(name);
-  await withClient(adminUrl, async (client) => {
-    const version = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-    const force = Number(version.rows[0]?.v ?? 0) >= 130000;
-    for (let attempt = 1; ; attempt += 1) {
-      await client.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-        [name],
-      );
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${quoted}${force ? ' WITH (FORCE)' : ''}`);
-        return;
-      } catch (err) {
-        // Before PostgreSQL 13 a session may reconnect between terminate and drop: retry a few times.
-        const code = (err as { code?: unknown }).code;
-        if (code !== '55006' || attempt >= 5) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
-  });
-}
-
 /** Creates a fresh, empty database for one test file. Call drop() from after(). */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   holders += 1;
@@ -185,7 +140,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   try {
     server = await resolveServer();
     await withClient(server.adminUrl, (client) =>
-      client.query(`CREATE DATABASE ${quoteIdentifier(name)} TEMPLATE template0`),
+      client.query(`CREATE DATABASE ${quoteScratchName(name)} TEMPLATE template0`),
     );
   } catch (err) {
     await releaseHolder().catch(() => undefined);
@@ -195,13 +150,13 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const { adminUrl } = server;
   let dropPromise: Promise<void> | undefined;
   return {
-    url: databaseUrl(adminUrl, name),
+    url: scratchDatabaseUrl(adminUrl, name),
     name,
     adminUrl,
     drop() {
       dropPromise ??= (async () => {
         try {
-          await dropDatabase(adminUrl, name);
+          await withClient(adminUrl, (client) => dropScratchDatabase(client, name));
         } finally {
           await releaseHolder();
         }

