@@ -178,3 +178,7 @@ export type { HealthDetailsReport } from './http/health-details-route.js';
 export type { LivenessReport } from './http/health-route.js';
 export type { MetricsSource } from './http/metrics-route.js';
 export type { PoolApiView, PoolListReport, SnapshotListReport } from './http/pool-api-routes.js';
+export type { RecommendationsReport } from './http/recommendations-route.js';
+// The JSON the CLI prints with --format json (documented in docs/reference/cli.md).
+export type { InspectReport } from './cli/inspect-report.js';
+export type { StressReport } from './cli/stress-report.js';
