@@ -10,8 +10,11 @@ export {
   TransactionRollbackError,
   HttpRouteError,
   HttpListenError,
+  PoolConfigError,
+  TenantPoolError,
+  LeakedConnectionsError,
 } from './errors.js';
-export type { PoolscopeErrorCode, HttpRouteErrorCode } from './errors.js';
+export type { PoolscopeErrorCode, HttpRouteErrorCode, TenantErrorCode } from './errors.js';
 
 export { Inspector } from './core/inspector.js';
 export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
@@ -111,10 +114,51 @@ export type {
 export { StatsLogger, statsLogLine } from './exporters/stats-logger.js';
 export type { StatsLoggerOptions, StatsLogFields, StatsLogLine, PoolscopeLogger } from './exporters/stats-logger.js';
 
-export { trackPgPool, acquireTimeoutReportOf, maskConnectionString, PG_ACQUIRE_TIMEOUT_MESSAGE } from './adapters/pg/pg-adapter.js';
+export {
+  trackPgPool,
+  acquireTimeoutReportOf,
+  maskConnectionString,
+  PG_ACQUIRE_TIMEOUT_MESSAGE,
+  generatedApplicationName,
+  pgApplicationNameOf,
+  PG_APPLICATION_NAME_SOURCES,
+} from './adapters/pg/pg-adapter.js';
+export type { PgApplicationNameResolution, PgApplicationNameSource } from './adapters/pg/pg-adapter.js';
+export { MAX_APPLICATION_NAME_LENGTH } from './core/pool-tracker-options.js';
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
 export type { IsolationLevel, TransactionOptions } from './adapters/pg/pg-transactions.js';
 export type { PgPoolLike, PgPoolClientLike, PgConnectable, PgQueryable, PgClientOf } from './adapters/pg/pg-types.js';
+
+export {
+  loadPoolConfig,
+  loadPoolConfigReport,
+  poolConfigLogLine,
+  POOL_CONFIG_DEFAULTS,
+  POOL_CONFIG_VARIABLES,
+  POOL_ENVIRONMENTS,
+} from './config/pool-config.js';
+export type {
+  PoolConfig,
+  PoolSizing,
+  PoolEnvironment,
+  PoolConfigReport,
+  PoolConfigSource,
+  PoolConfigSources,
+  LoadPoolConfigOptions,
+  PoolConfigLogLine,
+  PoolConfigLogFields,
+} from './config/pool-config.js';
+export { validatePoolConfig, POOL_CONFIG_WARNING_CODES } from './config/pool-config-validation.js';
+export type { PoolConfigWarning, PoolConfigWarningCode, PoolConfigInput, ValidatePoolConfigOptions } from './config/pool-config-validation.js';
+export { withPoolParameters, poolUrlParametersFromConfig, maskDatabaseUrl, POOL_URL_PARAMETERS } from './config/database-url.js';
+export type { PoolUrlParameters } from './config/database-url.js';
+export { checkServerCapacity, SERVER_CAPACITY_SQL } from './config/server-capacity-check.js';
+export type {
+  ServerCapacityCheckOptions,
+  ServerCapacityReport,
+  CapacityQueryable,
+  CapacityClientSource,
+} from './config/server-capacity-check.js';
 
 export {
   ActivityInspector,
@@ -182,3 +226,30 @@ export type { RecommendationsReport } from './http/recommendations-route.js';
 // The JSON the CLI prints with --format json (documented in docs/reference/cli.md).
 export type { InspectReport } from './cli/inspect-report.js';
 export type { StressReport } from './cli/stress-report.js';
+
+export { TenantPools, TENANT_POOL_STATES } from './tenants/tenant-pools.js';
+export type {
+  TenantPoolsStats,
+  TenantPoolStats,
+  TenantPoolsCounters,
+  SystemPoolStats,
+  TenantDatabaseResult,
+  TenantQueryResult,
+  TenantPoolState,
+} from './tenants/tenant-pools.js';
+export type { TenantPoolsOptions, TenantPgPool, TenantPgPoolConfig, TenantPgPoolConstructor } from './tenants/tenant-pools-config.js';
+export { TENANT_EVENT_CHANNELS, TENANT_EVENT_TYPES, TENANT_CLOSE_REASONS, TENANT_EVICTION_REASONS } from './tenants/tenant-pool-events.js';
+export type {
+  TenantPoolEvent,
+  TenantPoolEventType,
+  TenantPoolEventOf,
+  TenantOpenedEvent,
+  TenantEvictedEvent,
+  TenantClosedEvent,
+  TenantBrokenEvent,
+  TenantDatabaseCreatedEvent,
+  TenantDatabaseDroppedEvent,
+  TenantCloseReason,
+  TenantEvictionReason,
+} from './tenants/tenant-pool-events.js';
+export { quoteIdentifier, tenantDatabaseName, isValidTenantId, maxTenantIdLength, TENANT_ID_PATTERN, MAX_IDENTIFIER_BYTES } from './tenants/tenant-id.js';

@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { InspectorClosedError, PoolNameError, PoolTrackingError, OptionsError } from '../errors.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt, systemClock } from './monotonic-clock.js';
@@ -48,6 +50,15 @@ export interface InspectorOptions {
   readonly alerts?: AlertOptions | false;
   /** Time source (tests). */
   readonly clock?: Clock;
+  /**
+   * Names this application in the application_name poolscope gives each pool's connections
+   * (`<appName>/<instanceId>/<pool name>`, see PoolTrackingOptions.applicationName). Default: the
+   * `npm_package_name` environment variable (set by `npm run`/`npm start`), else the main script's file name
+   * without extension, else `node`.
+   */
+  readonly appName?: string;
+  /** Names this process in that application_name. Default `<host name>-<pid>` (host name cut to 20 characters). */
+  readonly instanceId?: string;
 }
 
 /** Minimal view of an HTTP request for owner labelling (node:http, Express, Fastify's raw request). */
@@ -84,6 +95,8 @@ export class Inspector {
   readonly #alerts: AlertEvaluator | undefined;
   readonly #onAlert: ((event: AlertFiringEvent | AlertResolvedEvent) => void) | undefined;
   #alertTimer: NodeJS.Timeout | undefined;
+  readonly #appName: string;
+  readonly #instanceId: string;
   #nextSnapshotId = 1;
   #warned = false;
   #closed = false;
@@ -93,6 +106,8 @@ export class Inspector {
       throw new OptionsError('options', options, 'an object (or nothing) for new Inspector()');
     }
     this.#clock = options.clock ?? systemClock;
+    this.#appName = nonEmptyString('appName', options.appName) ?? defaultAppName();
+    this.#instanceId = nonEmptyString('instanceId', options.instanceId) ?? defaultInstanceId();
     const userOnError = options.onError;
     if (userOnError !== undefined && typeof userOnError !== 'function') {
       throw new OptionsError('onError', userOnError, 'a function (error) => void');
@@ -144,6 +159,16 @@ export class Inspector {
   /** True after `close()`. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The application's name in generated application_names (InspectorOptions.appName or its default). */
+  get appName(): string {
+    return this.#appName;
+  }
+
+  /** This process's name in generated application_names (InspectorOptions.instanceId or its default). */
+  get instanceId(): string {
+    return this.#instanceId;
   }
 
   /**
@@ -454,6 +479,36 @@ export class Inspector {
       code: 'POOLSCOPE_INTERNAL_ERROR',
     });
   }
+}
+
+function nonEmptyString(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new OptionsError(option, value, 'a non-empty string');
+  return value;
+}
+
+/** `npm_package_name` (npm/pnpm/yarn scripts), else the main script's base name, else `node`. */
+function defaultAppName(): string {
+  const fromNpm = process.env.npm_package_name;
+  if (typeof fromNpm === 'string' && fromNpm.trim() !== '') return fromNpm;
+  const main = process.argv[1];
+  if (typeof main === 'string' && main !== '') {
+    const base = path.basename(main, path.extname(main));
+    if (base !== '') return base;
+  }
+  return 'node';
+}
+
+/** `<host name up to its first dot, at most 20 characters>-<pid>`. */
+function defaultInstanceId(): string {
+  let host = '';
+  try {
+    host = os.hostname().split('.')[0] ?? '';
+  } catch {
+    // no host name: the pid alone
+  }
+  host = host.slice(0, 20);
+  return host === '' ? String(process.pid) : `${host}-${process.pid}`;
 }
 
 function requestLabel(req: HttpRequestLike): string {

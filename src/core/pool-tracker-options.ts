@@ -38,10 +38,22 @@ export interface PoolTrackingOptions {
   readonly maxQueryTextLength?: number;
   /** More stack frames to hide (e.g. your own database helpers), matched against V8's frame text. */
   readonly hiddenFrames?: readonly RegExp[];
+  /**
+   * The application_name of the pool's new connections (drivers that support it: pg), when the pool's own config
+   * gives none. Default: generated, `<appName>/<instanceId>/<pool name>` (see InspectorOptions.appName); a string:
+   * that name instead (1-63 printable ASCII characters; it also wins over the PGAPPNAME environment variable);
+   * `false`: leave the pool's application_name alone.
+   */
+  readonly applicationName?: string | false;
 }
 
-/** Settings that apply to every pool of an inspector unless the pool sets its own. */
-export type PoolTrackingDefaults = Partial<Omit<PoolTrackingOptions, 'name'>>;
+/**
+ * Settings that apply to every pool of an inspector unless the pool sets its own. `applicationName` can only be
+ * turned off here (`false`): one name for every pool would make their sessions indistinguishable.
+ */
+export type PoolTrackingDefaults = Partial<Omit<PoolTrackingOptions, 'name' | 'applicationName'>> & {
+  readonly applicationName?: false;
+};
 
 /** Options after defaults and validation. */
 export interface ResolvedPoolTrackingOptions {
@@ -59,7 +71,13 @@ export interface ResolvedPoolTrackingOptions {
   readonly ownerEndGraceMillis: number;
   readonly maxQueryTextLength: number;
   readonly hiddenFrames: readonly RegExp[];
+  /** undefined: generate one (when the pool's config sets none); a string: use it; false: leave it alone. */
+  readonly applicationName: string | false | undefined;
 }
+
+/** PostgreSQL keeps at most 63 bytes of application_name (NAMEDATALEN - 1), and only printable ASCII. */
+export const MAX_APPLICATION_NAME_LENGTH = 63;
+const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
 
 const POOL_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -96,6 +114,7 @@ export function resolvePoolTrackingOptions(
     ownerEndGraceMillis: nonNegative('ownerEndGraceMillis', merged.ownerEndGraceMillis, 100),
     maxQueryTextLength: positiveInteger('maxQueryTextLength', merged.maxQueryTextLength, 1000),
     hiddenFrames: regexps('hiddenFrames', merged.hiddenFrames),
+    applicationName: applicationName(merged.applicationName, defaults.applicationName),
   };
   validateThresholds('', resolved.warningPercent, resolved.criticalPercent);
   return resolved;
@@ -152,6 +171,26 @@ function oneOf<T extends string>(option: string, value: unknown, allowed: readon
     throw new OptionsError(option, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
   }
   return value as T;
+}
+
+function applicationName(value: unknown, fromDefaults: unknown): string | false | undefined {
+  if (fromDefaults !== undefined && fromDefaults !== false) {
+    throw new OptionsError(
+      'defaults.applicationName',
+      fromDefaults,
+      'false (or nothing): a name shared by every pool is not allowed; set applicationName per pool instead',
+    );
+  }
+  if (value === undefined || value === false) return value;
+  if (typeof value !== 'string' || !APPLICATION_NAME.test(value)) {
+    throw new OptionsError(
+      'applicationName',
+      value,
+      `false (leave the pool's application_name alone), or 1-${MAX_APPLICATION_NAME_LENGTH} printable ASCII characters ` +
+        "(PostgreSQL shows other bytes as '?' and cuts at 63 bytes), e.g. 'billing-api/web-1/main'",
+    );
+  }
+  return value;
 }
 
 function regexps(option: string, value: unknown): readonly RegExp[] {

@@ -134,8 +134,10 @@ export function pidJoin(
 
 /**
  * The sessions a pool opens, as far as its (password-free) config tells: application_name, database and user from
- * the connection string (which wins in pg) or the config fields. Environment defaults (PGAPPNAME, PGDATABASE,
- * PGUSER) are not read: pass them in `overrides` if the pool relies on them.
+ * the connection string (which wins in pg) or the config fields. For a pg pool the config's application_name is the
+ * one poolscope generated for it (see trackPgPool), or the pool's own, or PGAPPNAME / fallback_application_name
+ * (the pg adapter fills those in). Other environment defaults (PGDATABASE, PGUSER) are not read: pass them in
+ * `overrides` if the pool relies on them.
  */
 export function sessionScope(config: PoolConfigSnapshot, ...overrides: readonly (SessionScopeOptions | undefined)[]): SessionScope {
   const fromUrl = connectionStringScope(config.connectionString);

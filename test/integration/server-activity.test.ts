@@ -8,11 +8,12 @@ import { trackPgPool } from '../../src/index.js';
 import { ActivityInspector, type ActivityClientLike, type ServerActivityReport } from '../../src/server/activity-inspector.js';
 import { pidJoin } from '../../src/server/pid-join.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { eventually, TestResources } from '../support/pg-test-kit.js';
+import { eventually, isAt, siteOf, TestResources } from '../support/pg-test-kit.js';
 
 let db: TestDatabase;
 const res = new TestResources();
 const inspectors: ActivityInspector[] = [];
+const here = import.meta.url;
 
 before(async () => {
   db = await createTestDatabase('activity');
@@ -243,6 +244,76 @@ describe('join by backend PID', () => {
       await inTx.query('ROLLBACK').catch(() => undefined);
       inTx.release();
       running.release();
+    }
+  });
+
+  test('a lease idle in transaction and a lease blocked by it: both reported, joined to their leases by PID', async () => {
+    const app = `ps-join-lock-${process.pid}`;
+    const pool = res.pool(db.url, { max: 2, application_name: app });
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'locks', stackCapture: 'always' });
+    const activity = activityInspector();
+
+    const holder = await pool.connect(); // @holder-lease
+    const waiter = await pool.connect(); // @waiter-lease
+    const [holderPid, waiterPid] = [await pidOf(holder), await pidOf(waiter)];
+    await holder.query('BEGIN');
+    await holder.query('UPDATE t SET v = v + 1 WHERE id = 1');
+    // Blocks on the holder's row lock until the holder rolls back below (v stays a multiple of 11).
+    const blocked = waiter.query('UPDATE t SET v = v + 11 WHERE id = 1').then(
+      () => 'done',
+      (error: unknown) => error,
+    );
+    let holderOpen = true;
+    try {
+      let report: ServerActivityReport | undefined;
+      await eventually(async () => {
+        report = await activity.activity({ database: db.name, applicationName: app });
+        return report.waitingOnLocks.some((w) => w.pid === waiterPid);
+      }, 'the waiter lease waits on the holder lease\'s lock');
+      assert.ok(report);
+      // The server's view: one session idle in transaction, one waiting on its lock.
+      assert.deepEqual(report.idleInTransaction.map((e) => e.pid), [holderPid]);
+      assert.deepEqual(report.waitingOnLocks.map((w) => [w.pid, w.blockedBy]), [[waiterPid, [holderPid]]]);
+
+      const joined = pidJoin(inspector.snapshot('locks'), report);
+      const view = joined.pools[0];
+      assert.ok(view);
+      const holderView = view.leases.find((l) => l.backendPid === holderPid);
+      const waiterView = view.leases.find((l) => l.backendPid === waiterPid);
+      assert.ok(holderView && waiterView, JSON.stringify(view.leases.map((l) => l.backendPid)));
+
+      // The idle-in-transaction session, joined to the lease that holds it (and its file:line).
+      assert.equal(holderView.match, 'found');
+      assert.equal(holderView.server?.state, 'idle in transaction');
+      assert.equal(holderView.lease.transaction.status, 'in-transaction');
+      assert.ok(isAt(holderView.lease.location, siteOf(here, '@holder-lease')), `holder at ${holderView.lease.location}`);
+      assert.deepEqual(holderView.blockedBy, []);
+
+      // The blocked session, joined to its lease, and its blocker resolved to the holder's lease and session.
+      assert.equal(waiterView.match, 'found');
+      assert.equal(waiterView.server?.state, 'active');
+      assert.equal(waiterView.server?.waitEventType, 'Lock');
+      assert.equal(waiterView.server?.query, 'UPDATE t SET v = v + 11 WHERE id = 1');
+      assert.equal(waiterView.lease.queriesInFlight, 1);
+      assert.ok(isAt(waiterView.lease.location, siteOf(here, '@waiter-lease')), `waiter at ${waiterView.lease.location}`);
+      assert.equal(waiterView.blockedBy.length, 1);
+      const blocker = waiterView.blockedBy[0];
+      assert.equal(blocker?.pid, holderPid);
+      assert.equal(blocker?.heldBy?.poolName, 'locks');
+      assert.equal(blocker?.heldBy?.leaseId, holderView.leaseId);
+      assert.equal(blocker?.heldBy?.location, holderView.lease.location);
+      assert.equal(blocker?.session?.state, 'idle in transaction');
+      assert.deepEqual(view.unheldSessions, []);
+
+      await holder.query('ROLLBACK');
+      holderOpen = false;
+      assert.equal(await blocked, 'done');
+    } finally {
+      if (holderOpen) await holder.query('ROLLBACK').catch(() => undefined);
+      await blocked;
+      holder.release();
+      waiter.release();
     }
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EVENT_CHANNELS, EVENT_TYPES, type PoolscopeEventType } from '../../src/core/pool-events.js';
+import { TENANT_EVENT_CHANNELS, TENANT_EVENT_TYPES, type TenantPoolEventType } from '../../src/tenants/tenant-pool-events.js';
 
 const EVENTS_DOC = fileURLToPath(new URL('../../docs/reference/events.md', import.meta.url));
 
@@ -45,20 +46,49 @@ describe('EVENT_CHANNELS', () => {
   });
 });
 
+/** Every member of the TenantPoolEvent union, checked against it both ways like ALL_TYPES. */
+const ALL_TENANT_TYPES = [
+  'tenant-opened',
+  'tenant-evicted',
+  'tenant-closed',
+  'tenant-broken',
+  'tenant-database-created',
+  'tenant-database-dropped',
+] as const satisfies readonly TenantPoolEventType[];
+type MissingTenant = Exclude<TenantPoolEventType, (typeof ALL_TENANT_TYPES)[number]>;
+const noTenantMissing: [MissingTenant] extends [never] ? true : MissingTenant = true;
+
+/** Every diagnostics_channel name poolscope publishes to: the inspector's and TenantPools'. */
+const ALL_CHANNELS: readonly string[] = [...Object.values(EVENT_CHANNELS), ...Object.values(TENANT_EVENT_CHANNELS)];
+
+describe('TENANT_EVENT_CHANNELS', () => {
+  test('covers every tenant event type, and TENANT_EVENT_TYPES lists exactly those', () => {
+    assert.equal(noTenantMissing, true);
+    assert.deepEqual([...TENANT_EVENT_TYPES].sort(), [...ALL_TENANT_TYPES].sort());
+    for (const type of ALL_TENANT_TYPES) assert.equal(typeof TENANT_EVENT_CHANNELS[type], 'string', `no channel for ${type}`);
+    assert.equal(Object.keys(TENANT_EVENT_CHANNELS).length, ALL_TENANT_TYPES.length);
+  });
+
+  test('channel names are poolscope:tenant:<what>, and unique across both catalogues', () => {
+    for (const name of Object.values(TENANT_EVENT_CHANNELS)) assert.match(name, /^poolscope:tenant:[a-z-]+$/);
+    assert.equal(new Set(ALL_CHANNELS).size, ALL_CHANNELS.length, `duplicate channel names: ${ALL_CHANNELS.join(', ')}`);
+  });
+});
+
 describe('docs/reference/events.md', () => {
   test('lists every channel name', () => {
     assert.ok(existsSync(EVENTS_DOC), `${EVENTS_DOC} must exist and list every diagnostics_channel name`);
     const doc = readFileSync(EVENTS_DOC, 'utf8');
-    const missing = Object.values(EVENT_CHANNELS).filter((name) => !doc.includes(name));
+    const missing = ALL_CHANNELS.filter((name) => !doc.includes(name));
     assert.deepEqual(missing, [], `channels missing from events.md: ${missing.join(', ')}`);
   });
 
   test('lists no poolscope: channel that does not exist', () => {
     assert.ok(existsSync(EVENTS_DOC), `${EVENTS_DOC} must exist`);
     const doc = readFileSync(EVENTS_DOC, 'utf8');
-    const known = new Set<string>(Object.values(EVENT_CHANNELS));
+    const known = new Set<string>(ALL_CHANNELS);
     const documented = new Set(doc.match(/\bpoolscope:[a-z-]+(?::[a-z-]+)+/g) ?? []);
     const unknown = [...documented].filter((name) => !known.has(name));
-    assert.deepEqual(unknown, [], `channels in events.md that EVENT_CHANNELS does not have: ${unknown.join(', ')}`);
+    assert.deepEqual(unknown, [], `channels in events.md that neither EVENT_CHANNELS nor TENANT_EVENT_CHANNELS has: ${unknown.join(', ')}`);
   });
 });

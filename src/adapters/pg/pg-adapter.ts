@@ -3,9 +3,10 @@ import type { Inspector } from '../../core/inspector.js';
 import type { PoolAdapter } from '../../core/pool-adapter.js';
 import type { PoolTracker, AcquireTimeoutReport } from '../../core/pool-tracker.js';
 import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
+import { MAX_APPLICATION_NAME_LENGTH } from '../../core/pool-tracker-options.js';
 import type { PoolConfigSnapshot } from '../../core/pool-snapshot.js';
 import type { Lease, TransactionStatus } from '../../core/lease.js';
-import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike } from './pg-types.js';
+import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, PgPoolOptionsView } from './pg-types.js';
 
 /**
  * Instruments one existing `pg.Pool` instance without changing what it does. Per instance, never a prototype:
@@ -15,7 +16,9 @@ import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike } 
  *   and foreign releases still reach pg-pool and fail exactly as they would without poolscope;
  * - each client's `query` and `emit` (own properties, set once per client) follow queries, transaction status and
  *   connection errors; an `'error'` without listeners still throws as before, because no listener is added;
- * - the pool's `'connect'` and `'remove'` events count created and removed connections.
+ * - the pool's `'connect'` and `'remove'` events count created and removed connections;
+ * - unless the pool's config names its connections, `pool.options.application_name` is set (see
+ *   `pgApplicationNameOf`), which pg-pool passes to every new client; connections already open keep their name.
  */
 
 /** Marks poolscope's wrapper functions so a pool is not tracked twice (a registered symbol: no module state). */
@@ -36,6 +39,11 @@ export function acquireTimeoutReportOf(error: unknown): AcquireTimeoutReport | u
  * an object that is not a pg.Pool, POOLSCOPE_ERR_POOL_ALREADY_TRACKED if poolscope already wraps it, and the
  * option and name errors of `Inspector.registerPool`.
  *
+ * Connections the pool opens from then on carry the application_name `<appName>/<instanceId>/<pool name>` (see
+ * `generatedApplicationName`) unless the pool's own config names them (`application_name` or
+ * `fallback_application_name` in its options or connection string, or the PGAPPNAME environment variable);
+ * `options.applicationName` sets another name or (`false`) turns this off.
+ *
  * ```ts
  * const pool = new pg.Pool({ max: 10 });
  * trackPgPool(inspector, pool, { name: 'main' });
@@ -54,7 +62,112 @@ export function trackPgPool(inspector: Inspector, pool: PgPoolLike, options: Poo
   const adapter = new PgPoolAdapter(internal);
   const tracker = inspector.registerPool(adapter, options);
   adapter.attach(tracker);
+  const choice = tracker.options.applicationName;
+  if (choice !== false) {
+    adapter.nameConnections(choice ?? generatedApplicationName(inspector.appName, inspector.instanceId, tracker.name), choice !== undefined);
+  }
   return tracker;
+}
+
+// ---- application_name -------------------------------------------------------------------------------------------
+
+/** Where the application_name of a pg pool's new connections comes from, in pg's order of precedence. */
+export const PG_APPLICATION_NAME_SOURCES = ['connection-string', 'config', 'environment', 'fallback'] as const;
+/**
+ * `connection-string`: its `application_name` parameter; `config`: the pool's `application_name` option;
+ * `environment`: PGAPPNAME; `fallback`: `fallback_application_name` (connection string parameter or option).
+ */
+export type PgApplicationNameSource = (typeof PG_APPLICATION_NAME_SOURCES)[number];
+
+/** The application_name a pg pool gives new connections, as its options and the environment tell. */
+export interface PgApplicationNameResolution {
+  /** undefined when nothing names them (pg sends no application_name; the server shows ''). */
+  readonly name: string | undefined;
+  readonly source: PgApplicationNameSource | undefined;
+  /**
+   * Whether setting `options.application_name` reaches new connections: false when the connection string has an
+   * `application_name` parameter (pg lets it win, even empty) or cannot be parsed.
+   */
+  readonly settable: boolean;
+}
+
+/**
+ * Resolves a pool's application_name the way pg does (pg/lib/connection-parameters.js and client.js): the
+ * connection string's parameters override the options; a non-empty `application_name` wins, then PGAPPNAME, then
+ * `fallback_application_name`. `pg.defaults.application_name` (module-global) cannot be seen from the pool.
+ */
+export function pgApplicationNameOf(
+  options: PgPoolOptionsView,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): PgApplicationNameResolution {
+  let params: URLSearchParams | undefined;
+  let settable = true;
+  const connectionString = options.connectionString;
+  if (typeof connectionString === 'string' && connectionString !== '') {
+    params = connectionStringParams(connectionString);
+    if (params === undefined || params.has('application_name')) settable = false;
+  }
+  const fromUrl = params?.get('application_name');
+  if (fromUrl) return { name: fromUrl, source: 'connection-string', settable };
+  const own: unknown = options.application_name;
+  if (params?.has('application_name') !== true && own) return { name: String(own), source: 'config', settable };
+  const fromEnv = env.PGAPPNAME;
+  if (fromEnv) return { name: fromEnv, source: 'environment', settable };
+  const fallback: unknown = params?.has('fallback_application_name') === true
+    ? params.get('fallback_application_name')
+    : options.fallback_application_name;
+  if (fallback) return { name: String(fallback), source: 'fallback', settable };
+  return { name: undefined, source: undefined, settable };
+}
+
+/** The query parameters of a connection string as pg-connection-string reads them; undefined if unparseable. */
+function connectionStringParams(connectionString: string): URLSearchParams | undefined {
+  if (connectionString.startsWith('/')) return new URLSearchParams(); // "/socket/dir dbname": no parameters
+  let text = connectionString;
+  if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(text)) text = encodeURI(text).replace(/%25(\d\d)/g, '%$1');
+  try {
+    return new URL(text, 'postgres://base').searchParams;
+  } catch {
+    try {
+      return new URL(text.replace('@/', '@___DUMMY___/'), 'postgres://base').searchParams;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * `<appName>/<instanceId>/<poolName>`, at most 63 bytes (PostgreSQL's limit), printable ASCII only: other
+ * characters and `/` inside a part become `_`. When too long, the pool name is kept whole (a name over 59
+ * characters keeps its start and end around a `~`), then the instance id keeps its end (the pid) and the app name
+ * its start, sharing what is left.
+ *
+ * ```ts
+ * generatedApplicationName('@acme/billing', 'web-7f9c-12345', 'main'); // '@acme_billing/web-7f9c-12345/main'
+ * ```
+ */
+export function generatedApplicationName(appName: string, instanceId: string, poolName: string): string {
+  const max = MAX_APPLICATION_NAME_LENGTH;
+  let pool = applicationNamePart(poolName);
+  const poolMax = max - 4; // room for at least one character of app and instance, and two slashes
+  if (pool.length > poolMax) {
+    const head = Math.floor((poolMax - 1) / 2);
+    pool = `${pool.slice(0, head)}~${pool.slice(pool.length - (poolMax - 1 - head))}`;
+  }
+  let app = applicationNamePart(appName);
+  let instance = applicationNamePart(instanceId);
+  const room = max - 2 - pool.length;
+  if (app.length + instance.length > room) {
+    const instanceRoom = Math.min(instance.length, Math.max(Math.ceil(room / 2), room - app.length));
+    instance = instance.slice(instance.length - instanceRoom);
+    app = app.slice(0, room - instanceRoom);
+  }
+  return `${app}/${instance}/${pool}`;
+}
+
+function applicationNamePart(text: string): string {
+  const part = text.trim().replace(/[^\x20-\x2e\x30-\x7e]/g, '_');
+  return part === '' ? '_' : part;
 }
 
 function asPgPool(pool: unknown): PgPoolInternal {
@@ -98,6 +211,8 @@ class PgPoolAdapter implements PoolAdapter {
   #wrappedConnect: PgPoolInternal['connect'] | undefined;
   #lastCreated: PgClientInternal | undefined;
   #detached = false;
+  /** The application_name poolscope set on the pool's options, and what was there before. */
+  #named: { readonly name: string; readonly hadOwn: boolean; readonly previous: unknown } | undefined;
   readonly #onConnect = (client: PgClientInternal) => {
     if (this.#detached) return;
     try {
@@ -141,6 +256,24 @@ class PgPoolAdapter implements PoolAdapter {
     pool.on('remove', this.#onRemove);
   }
 
+  /**
+   * Sets `pool.options.application_name` to `name` for the connections the pool opens from now on, unless the
+   * pool's config names them: its application_name (options or connection string) always wins; PGAPPNAME and
+   * fallback_application_name win unless `explicit` (a name the user gave poolscope). Never throws.
+   */
+  nameConnections(name: string, explicit: boolean): void {
+    try {
+      const options = this.#pool.options;
+      const current = pgApplicationNameOf(options);
+      if (!current.settable || current.source === 'config' || current.source === 'connection-string') return;
+      if (!explicit && current.source !== undefined) return;
+      this.#named = { name, hadOwn: Object.hasOwn(options, 'application_name'), previous: options.application_name };
+      options.application_name = name;
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
   // ---- PoolAdapter --------------------------------------------------------------------------------------------
 
   totalCount(): number {
@@ -173,8 +306,14 @@ class PgPoolAdapter implements PoolAdapter {
     return typeof min === 'number' && min > 0 ? min : 0;
   }
 
+  /** The pool's settings; `application_name` is also filled from PGAPPNAME or fallback_application_name. */
   config(): PoolConfigSnapshot {
-    return pgConfigSnapshot(this.#pool.options);
+    const options = this.#pool.options;
+    const snapshot = pgConfigSnapshot(options);
+    if (snapshot.application_name !== undefined) return snapshot;
+    const resolved = pgApplicationNameOf(options);
+    if (resolved.source !== 'environment' && resolved.source !== 'fallback') return snapshot;
+    return { ...snapshot, application_name: resolved.name };
   }
 
   /**
@@ -231,6 +370,13 @@ class PgPoolAdapter implements PoolAdapter {
       if (client.emit === wrappers.emit) restore(client, 'emit', wrappers.hadOwnEmit);
     }
     this.#clients.clear();
+    const named = this.#named;
+    this.#named = undefined;
+    if (named !== undefined && pool.options.application_name === named.name) {
+      const options = pool.options as Record<string, unknown>;
+      if (named.hadOwn) options.application_name = named.previous;
+      else delete options.application_name;
+    }
     this.#lastCreated = undefined;
   }
 
@@ -537,6 +683,8 @@ export function pgConfigSnapshot(options: PgPoolInternal['options']): PoolConfig
 
 /** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`; unparseable strings are hidden whole. */
 export function maskConnectionString(connectionString: string): string {
+  // Without `scheme://`, `new URL` reads `user:secret@host/db` as scheme `user:` and would print the password.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(connectionString)) return '***';
   try {
     const url = new URL(connectionString);
     if (url.password !== '') url.password = '***';

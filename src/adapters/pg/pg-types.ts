@@ -68,6 +68,7 @@ export interface PgPoolOptionsView {
   maxLifetimeSeconds?: number;
   allowExitOnIdle?: boolean;
   application_name?: string;
+  fallback_application_name?: string;
   host?: string;
   port?: number | string;
   database?: string;
@@ -81,6 +82,7 @@ export interface PgPoolInternal {
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount: number;
+  /** pg-pool hands this object to `new Client(options)` for every new connection (so a change reaches new ones). */
   readonly options: PgPoolOptionsView;
   readonly Promise?: PromiseConstructor;
   on(event: 'connect' | 'remove', listener: (client: PgClientInternal) => void): unknown;

@@ -1,0 +1,90 @@
+import { OptionsError, TenantPoolError, describeValue } from '../errors.js';
+
+/**
+ * Tenant ids and the PostgreSQL database names built from them. A tenant's database is `databasePrefix + tenantId`;
+ * both parts are restricted so the name is a plain lowercase identifier, and it is still always quoted in SQL.
+ */
+
+/** The characters a tenant id may use: lowercase ASCII letters, digits and underscore. */
+export const TENANT_ID_PATTERN = /^[a-z0-9_]+$/;
+
+/** The characters a database prefix may use (it may be empty); it must not start with a digit. */
+export const DATABASE_PREFIX_PATTERN = /^(?:[a-z_][a-z0-9_]*)?$/;
+
+/** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes; longer names are silently truncated by the server. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** Checks a database prefix (an option); throws OptionsError naming what is wrong. */
+export function validateDatabasePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !DATABASE_PREFIX_PATTERN.test(prefix)) {
+    throw new OptionsError(
+      'databasePrefix',
+      prefix,
+      "a string of a-z 0-9 _ that does not start with a digit (e.g. 'tenant_'), or ''",
+    );
+  }
+  if (prefix.length >= MAX_IDENTIFIER_BYTES) {
+    throw new OptionsError('databasePrefix', prefix, `at most ${MAX_IDENTIFIER_BYTES - 1} characters, to leave room for tenant ids`);
+  }
+  return prefix;
+}
+
+/** The longest tenant id a prefix leaves room for. */
+export function maxTenantIdLength(prefix: string): number {
+  return MAX_IDENTIFIER_BYTES - Buffer.byteLength(prefix, 'utf8');
+}
+
+/**
+ * Validates `tenantId` and returns its database name (`prefix + tenantId`). Throws TenantPoolError
+ * `POOLSCOPE_ERR_TENANT_INVALID_ID` saying what is wrong and how to fix it.
+ */
+export function tenantDatabaseName(prefix: string, tenantId: unknown): string {
+  if (typeof tenantId !== 'string') {
+    throw invalid(tenantId, `Tenant id must be a string; got ${describeValue(tenantId)}. Use ids of a-z 0-9 _ (e.g. 'acme_42').`);
+  }
+  if (tenantId === '') {
+    throw invalid(tenantId, "Tenant id is empty. Use 1 or more characters of a-z 0-9 _ (e.g. 'acme_42').");
+  }
+  const room = maxTenantIdLength(prefix);
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    const bad = [...new Set([...tenantId].filter((ch) => !/[a-z0-9_]/.test(ch)))].slice(0, 5);
+    const hint = /[A-Z]/.test(tenantId) ? ` (ids are lowercase: try ${JSON.stringify(tenantId.toLowerCase())})` : '';
+    throw invalid(
+      tenantId,
+      `Tenant id ${describeValue(tenantId)} has characters outside a-z 0-9 _: ${bad.map((ch) => JSON.stringify(ch)).join(', ')}${hint}. ` +
+        'Map your tenant keys to ids of lowercase letters, digits and underscores.',
+    );
+  }
+  if (tenantId.length > room) {
+    throw invalid(
+      tenantId,
+      `Tenant id ${describeValue(tenantId)} is ${tenantId.length} characters; with the database prefix ${JSON.stringify(prefix)} ` +
+        `the database name would pass PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte identifier limit. Use at most ${room} characters ` +
+        '(or a shorter databasePrefix).',
+    );
+  }
+  return prefix + tenantId;
+}
+
+/** True when `tenantId` is a valid id under `prefix` (no error built). */
+export function isValidTenantId(prefix: string, tenantId: unknown): boolean {
+  return typeof tenantId === 'string' && TENANT_ID_PATTERN.test(tenantId) && tenantId.length <= maxTenantIdLength(prefix);
+}
+
+/**
+ * Quotes a PostgreSQL identifier: wraps it in double quotes and doubles any double quote inside. Throws on an empty
+ * name, a NUL character, or a name longer than 63 bytes (the server would truncate it and act on another object).
+ */
+export function quoteIdentifier(name: string): string {
+  if (typeof name !== 'string' || name === '' || name.includes('\u0000')) {
+    throw new TypeError(`quoteIdentifier: ${describeValue(name)} is not a usable identifier (empty, not a string, or has NUL)`);
+  }
+  if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
+    throw new TypeError(`quoteIdentifier: ${describeValue(name)} is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function invalid(tenantId: unknown, message: string): TenantPoolError {
+  return new TenantPoolError('POOLSCOPE_ERR_TENANT_INVALID_ID', typeof tenantId === 'string' ? tenantId : undefined, message);
+}

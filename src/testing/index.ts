@@ -1,0 +1,15 @@
+// poolscope/testing: isolated, tracked test pools and a leak assertion for test suites (node:test, vitest, jest).
+// See docs/guides/testing.md.
+
+export { TestPools, createTestPool } from './test-pools.js';
+export type { TestPoolsOptions, TestPoolOptions, TestPool, TestPoolLike } from './test-pools.js';
+export { loadPgPool } from './pg-pool-loader.js';
+export type { PgPoolConstructor } from './pg-pool-loader.js';
+export {
+  assertNoLeakedConnections,
+  DEFAULT_LEAK_CHECK_GRACE_MILLIS,
+  DEFAULT_LEAK_CHECK_POLL_MILLIS,
+  LEAK_CHECK_APPLICATION_NAME,
+} from './leaked-connections.js';
+export type { NoLeakedConnectionsOptions } from './leaked-connections.js';
+export { LeakedConnectionsError } from '../errors.js';

@@ -1,0 +1,257 @@
+/**
+ * TenantPools under concurrency on a real PostgreSQL: many tenants created at once, many users of one tenant,
+ * concurrent first gets (one pool), concurrent reads and writes across tenants, create/destroy cycles.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { eventually } from '../support/pg-test-kit.js';
+import { TenantPoolError } from '../../src/errors.js';
+import { TenantPools } from '../../src/tenants/tenant-pools.js';
+import type { TenantPoolsOptions } from '../../src/tenants/tenant-pools-config.js';
+
+// ---- harness (each tenant-pools file has its own prefix, so the files can run in parallel) ----------------------
+
+const PREFIX = `pst_cc_${randomBytes(3).toString('hex')}_`;
+let db: TestDatabase;
+let admin: pg.Client;
+const instances: TenantPools<pg.Pool>[] = [];
+
+function tenantPools(options: Partial<TenantPoolsOptions<pg.Pool>> = {}): TenantPools<pg.Pool> {
+  const tenants = new TenantPools<pg.Pool>({
+    Pool: pg.Pool,
+    connectionString: db.url,
+    databasePrefix: PREFIX,
+    perTenantMax: 2,
+    connectionBudget: 20,
+    maxTenantPools: 10,
+    connectionTimeoutMillis: 20_000,
+    ...options,
+  });
+  instances.push(tenants);
+  return tenants;
+}
+
+async function tenantSessions(): Promise<number> {
+  const result = await admin.query<{ n: string }>(
+    'SELECT count(*) AS n FROM pg_stat_activity WHERE left(datname, length($1)) = $1 AND pid <> pg_backend_pid()',
+    [PREFIX],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function sessionsOf(database: string): Promise<number> {
+  const result = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [database]);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function tenantDatabases(): Promise<string[]> {
+  const result = await admin.query<{ datname: string }>(
+    'SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname',
+    [PREFIX],
+  );
+  return result.rows.map((row) => row.datname);
+}
+
+async function dropTenantDatabases(): Promise<void> {
+  for (const name of await tenantDatabases()) {
+    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+  }
+}
+
+/** Retries while the tenant limits refuse (every pool busy): what a caller does with LIMIT_REACHED/BUDGET_EXHAUSTED. */
+async function retryWhileBusy<T>(fn: () => Promise<T>, counter: { refusals: number }): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = error instanceof TenantPoolError ? error.code : undefined;
+      const busy = code === 'POOLSCOPE_ERR_TENANT_LIMIT_REACHED' || code === 'POOLSCOPE_ERR_TENANT_BUDGET_EXHAUSTED';
+      if (!busy || attempt >= 200) throw error;
+      counter.refusals += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+  }
+}
+
+before(async () => {
+  db = await createTestDatabase('tenant_concurrency');
+  admin = new pg.Client({ connectionString: db.adminUrl });
+  admin.on('error', () => undefined);
+  await admin.connect();
+});
+
+after(async () => {
+  // Bounded: close() waits for leases still out, and a failed test may have left one.
+  const bounded = (promise: Promise<void>): Promise<unknown> =>
+    Promise.race([promise.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  for (const tenants of instances.splice(0)) await bounded(tenants.close());
+  if (admin !== undefined) {
+    await dropTenantDatabases().catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  }
+  await db?.drop();
+});
+
+// ---- tests ----------------------------------------------------------------------------------------------------
+
+describe('TenantPools under concurrency', () => {
+  test('50 tenants created concurrently (ensureDatabase + get + query), within the budget', async () => {
+    const tenants = tenantPools({ perTenantMax: 1, maxTenantPools: 30, connectionBudget: 30, systemPoolMax: 3 });
+    const ids = Array.from({ length: 50 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    const counter = { refusals: 0 };
+    let maxBudgetUsed = 0;
+    let maxConnections = 0;
+    const sampler = setInterval(() => {
+      const stats = tenants.stats();
+      maxBudgetUsed = Math.max(maxBudgetUsed, stats.budgetUsed);
+      maxConnections = Math.max(maxConnections, stats.totalConnections);
+    }, 2);
+    let results: string[];
+    try {
+      results = await Promise.all(
+        ids.map(async (id) => {
+          const created = await tenants.ensureDatabase(id);
+          assert.equal(created.changed, true);
+          const { rows } = await retryWhileBusy(() => tenants.query<{ db: string }>(id, 'SELECT current_database() AS db'), counter);
+          return rows[0]?.db ?? '';
+        }),
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.deepEqual(results, ids.map((id) => `${PREFIX}${id}`));
+    assert.equal((await tenantDatabases()).length, 50);
+    const stats = tenants.stats();
+    assert.ok(stats.openPools <= 30);
+    assert.ok(maxBudgetUsed <= 30, `budget used peaked at ${maxBudgetUsed}`);
+    assert.ok(maxConnections <= 30, `connections peaked at ${maxConnections}`);
+    assert.equal(stats.counters.opened - stats.counters.closed, stats.openPools);
+    assert.ok(stats.counters.evictions >= 20, 'at least 20 pools were evicted to open all 50 with a limit of 30');
+    assert.equal(stats.counters.limitRejections + stats.counters.budgetRejections, counter.refusals);
+    await tenants.close();
+    await eventually(async () => (await tenantSessions()) === 0, 'no tenant sessions after close()');
+    await dropTenantDatabases();
+  });
+
+  test('200 concurrent users of one tenant all succeed and never exceed the pool max', async () => {
+    const tenants = tenantPools({ perTenantMax: 3 });
+    await tenants.ensureDatabase('hot');
+    const database = `${PREFIX}hot`;
+    let serverPeak = 0;
+    let poolPeak = 0;
+    let sampling = true;
+    const serverSampler = (async () => {
+      while (sampling) {
+        serverPeak = Math.max(serverPeak, await sessionsOf(database));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const { rows } = await tenants.query<{ n: number }>('hot', 'SELECT $1::int AS n, pg_sleep(0.002)', [i]);
+        poolPeak = Math.max(poolPeak, (await tenants.get('hot')).totalCount);
+        return rows[0]?.n;
+      }),
+    );
+    sampling = false;
+    await serverSampler;
+    assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => i));
+    assert.ok(poolPeak <= 3, `pool peaked at ${poolPeak} connections`);
+    assert.ok(serverPeak <= 3, `server saw ${serverPeak} sessions`);
+    const tracker = tenants.inspector.stats('tenant:hot');
+    assert.ok(tracker.counters.acquires >= 201);
+    assert.equal(tracker.used, 0);
+    assert.equal(tenants.stats().counters.opened, 1);
+    await tenants.close();
+  });
+
+  test('concurrent first get of one tenant creates exactly one pool', async () => {
+    const tenants = tenantPools();
+    await tenants.ensureDatabase('single');
+    let opened = 0;
+    tenants.on('tenant-opened', () => {
+      opened += 1;
+    });
+    const pools = await Promise.all(Array.from({ length: 25 }, () => tenants.get('single')));
+    assert.equal(new Set(pools).size, 1);
+    assert.equal(opened, 1);
+    assert.equal(tenants.stats().counters.opened, 1);
+    assert.deepEqual(
+      tenants.inspector.poolNames().filter((name) => name.startsWith('tenant:')),
+      ['tenant:single'],
+    );
+    await tenants.close();
+  });
+
+  test('concurrent reads and writes across tenants stay in their own databases', async () => {
+    const tenants = tenantPools({ perTenantMax: 2, maxTenantPools: 5, connectionBudget: 10 });
+    const ids = ['rw_a', 'rw_b', 'rw_c', 'rw_d', 'rw_e'];
+    await Promise.all(ids.map((id) => tenants.ensureDatabase(id)));
+    await Promise.all(ids.map((id) => tenants.query(id, 'CREATE TABLE items (tenant text NOT NULL, n int NOT NULL)')));
+    await Promise.all(
+      ids.flatMap((id, index) =>
+        Array.from({ length: 10 * (index + 1) }, (_, n) =>
+          n % 3 === 0
+            ? tenants.withClient(id, async (client) => {
+                await client.query('BEGIN');
+                await client.query('INSERT INTO items VALUES ($1, $2)', [id, n]);
+                await client.query('SELECT count(*) FROM items');
+                await client.query('COMMIT');
+              })
+            : tenants.query(id, 'INSERT INTO items VALUES ($1, $2)', [id, n]),
+        ),
+      ),
+    );
+    for (const [index, id] of ids.entries()) {
+      const { rows } = await tenants.query<{ n: string; tenants: string[] }>(
+        id,
+        'SELECT count(*) AS n, array_agg(DISTINCT tenant) AS tenants FROM items',
+      );
+      assert.equal(Number(rows[0]?.n), 10 * (index + 1));
+      assert.deepEqual(rows[0]?.tenants, [id]);
+    }
+    await tenants.close();
+  });
+
+  test('concurrent cleanup of different tenants while others keep working', async () => {
+    const tenants = tenantPools();
+    const ids = ['cl_a', 'cl_b', 'cl_c', 'cl_d'];
+    await Promise.all(ids.map((id) => tenants.ensureDatabase(id)));
+    await Promise.all(ids.map((id) => tenants.query(id, 'SELECT 1')));
+    const work = Promise.all(Array.from({ length: 20 }, () => tenants.query('cl_d', 'SELECT pg_sleep(0.005)')));
+    await Promise.all([tenants.closeTenant('cl_a'), tenants.closeTenant('cl_b'), tenants.closeTenant('cl_c'), tenants.closeTenant('cl_a')]);
+    await work;
+    assert.deepEqual(tenants.openTenants(), ['cl_d']);
+    for (const id of ['cl_a', 'cl_b', 'cl_c']) assert.equal(await sessionsOf(`${PREFIX}${id}`), 0);
+    await tenants.close();
+  });
+
+  test('rapid create/destroy cycles leave no pools, sessions or databases behind', async () => {
+    const tenants = tenantPools({ perTenantMax: 1 });
+    const ids = ['cy_a', 'cy_b', 'cy_c'];
+    for (let cycle = 0; cycle < 4; cycle += 1) {
+      await Promise.all(
+        ids.map(async (id) => {
+          await tenants.ensureDatabase(id);
+          const { rows } = await tenants.query<{ c: number }>(id, 'SELECT $1::int AS c', [cycle]);
+          assert.equal(rows[0]?.c, cycle);
+          const dropped = await tenants.dropDatabase(id);
+          assert.equal(dropped.changed, true);
+        }),
+      );
+    }
+    const stats = tenants.stats();
+    assert.equal(stats.openPools + stats.openingPools + stats.closingPools, 0);
+    assert.equal(stats.budgetUsed, 0);
+    assert.equal(stats.counters.opened, 12);
+    assert.equal(stats.counters.closed, 12);
+    assert.deepEqual(tenants.inspector.poolNames(), ['system']);
+    const left = (await tenantDatabases()).filter((name) => ids.some((id) => name === `${PREFIX}${id}`));
+    assert.deepEqual(left, []);
+    for (const id of ids) assert.equal(await sessionsOf(`${PREFIX}${id}`), 0);
+    await tenants.close();
+  });
+});
