@@ -4,62 +4,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { TenantTestKit } from '../support/tenant-test-kit.js';
 import { eventually } from '../support/pg-test-kit.js';
 import { TenantPoolError } from '../../src/errors.js';
-import { TenantPools } from '../../src/tenants/tenant-pools.js';
-import type { TenantPoolsOptions } from '../../src/tenants/tenant-pools-config.js';
 
 // ---- harness (each tenant-pools file has its own prefix, so the files can run in parallel) ----------------------
 
-const PREFIX = `pst_cc_${randomBytes(3).toString('hex')}_`;
-let db: TestDatabase;
-let admin: pg.Client;
-const instances: TenantPools<pg.Pool>[] = [];
+const kit = new TenantTestKit('tenant_concurrency', 'cc', { perTenantMax: 2, connectionBudget: 20, maxTenantPools: 10, connectionTimeoutMillis: 20_000 });
+const PREFIX = kit.prefix;
+const tenantPools = kit.tenantPools.bind(kit);
+const tenantSessions = kit.tenantSessions.bind(kit);
+const sessionsOf = kit.sessionsOf.bind(kit);
+const tenantDatabases = kit.tenantDatabases.bind(kit);
 
-function tenantPools(options: Partial<TenantPoolsOptions<pg.Pool>> = {}): TenantPools<pg.Pool> {
-  const tenants = new TenantPools<pg.Pool>({
-    Pool: pg.Pool,
-    connectionString: db.url,
-    databasePrefix: PREFIX,
-    perTenantMax: 2,
-    connectionBudget: 20,
-    maxTenantPools: 10,
-    connectionTimeoutMillis: 20_000,
-    ...options,
-  });
-  instances.push(tenants);
-  return tenants;
-}
 
-async function tenantSessions(): Promise<number> {
-  const result = await admin.query<{ n: string }>(
-    'SELECT count(*) AS n FROM pg_stat_activity WHERE left(datname, length($1)) = $1 AND pid <> pg_backend_pid()',
-    [PREFIX],
-  );
-  return Number(result.rows[0]?.n ?? 0);
-}
 
-async function sessionsOf(database: string): Promise<number> {
-  const result = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [database]);
-  return Number(result.rows[0]?.n ?? 0);
-}
 
-async function tenantDatabases(): Promise<string[]> {
-  const result = await admin.query<{ datname: string }>(
-    'SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname',
-    [PREFIX],
-  );
-  return result.rows.map((row) => row.datname);
-}
 
-async function dropTenantDatabases(): Promise<void> {
-  for (const name of await tenantDatabases()) {
-    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  }
-}
 
 /** Retries while the tenant limits refuse (every pool busy): what a caller does with LIMIT_REACHED/BUDGET_EXHAUSTED. */
 async function retryWhileBusy<T>(fn: () => Promise<T>, counter: { refusals: number }): Promise<T> {
@@ -77,22 +38,11 @@ async function retryWhileBusy<T>(fn: () => Promise<T>, counter: { refusals: numb
 }
 
 before(async () => {
-  db = await createTestDatabase('tenant_concurrency');
-  admin = new pg.Client({ connectionString: db.adminUrl });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  await kit.setup();
 });
 
 after(async () => {
-  // Bounded: close() waits for leases still out, and a failed test may have left one.
-  const bounded = (promise: Promise<void>): Promise<unknown> =>
-    Promise.race([promise.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-  for (const tenants of instances.splice(0)) await bounded(tenants.close());
-  if (admin !== undefined) {
-    await dropTenantDatabases().catch(() => undefined);
-    await admin.end().catch(() => undefined);
-  }
-  await db?.drop();
+  await kit.teardown();
 });
 
 // ---- tests ----------------------------------------------------------------------------------------------------
@@ -133,7 +83,7 @@ describe('TenantPools under concurrency', () => {
     assert.equal(stats.counters.limitRejections + stats.counters.budgetRejections, counter.refusals);
     await tenants.close();
     await eventually(async () => (await tenantSessions()) === 0, 'no tenant sessions after close()');
-    await dropTenantDatabases();
+    await kit.dropTenantDatabases();
   });
 
   test('200 concurrent users of one tenant all succeed and never exceed the pool max', async () => {

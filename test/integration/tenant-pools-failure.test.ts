@@ -5,89 +5,39 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
+import { isTenantError, TenantTestKit } from '../support/tenant-test-kit.js';
 import { eventually } from '../support/pg-test-kit.js';
 import { TenantPoolError } from '../../src/errors.js';
-import { TenantPools } from '../../src/tenants/tenant-pools.js';
-import type { TenantPoolsOptions } from '../../src/tenants/tenant-pools-config.js';
 import type { TenantPoolEvent } from '../../src/tenants/tenant-pool-events.js';
 
 // ---- harness (each tenant-pools file has its own prefix, so the files can run in parallel) ----------------------
 
-const PREFIX = `pst_fl_${randomBytes(3).toString('hex')}_`;
+const kit = new TenantTestKit('tenant_failure', 'fl', { perTenantMax: 2, connectionBudget: 20, maxTenantPools: 10, connectionTimeoutMillis: 10_000 });
+const PREFIX = kit.prefix;
 let db: TestDatabase;
 let admin: pg.Client;
-const instances: TenantPools<pg.Pool>[] = [];
+const tenantPools = kit.tenantPools.bind(kit);
+const tenantSessions = kit.tenantSessions.bind(kit);
+const tenantError = isTenantError;
 
-function tenantPools(options: Partial<TenantPoolsOptions<pg.Pool>> = {}): TenantPools<pg.Pool> {
-  const tenants = new TenantPools<pg.Pool>({
-    Pool: pg.Pool,
-    connectionString: db.url,
-    databasePrefix: PREFIX,
-    perTenantMax: 2,
-    connectionBudget: 20,
-    maxTenantPools: 10,
-    connectionTimeoutMillis: 10_000,
-    ...options,
-  });
-  instances.push(tenants);
-  return tenants;
-}
 
-async function tenantSessions(): Promise<number> {
-  const result = await admin.query<{ n: string }>(
-    'SELECT count(*) AS n FROM pg_stat_activity WHERE left(datname, length($1)) = $1 AND pid <> pg_backend_pid()',
-    [PREFIX],
-  );
-  return Number(result.rows[0]?.n ?? 0);
-}
 
-async function tenantDatabases(): Promise<string[]> {
-  const result = await admin.query<{ datname: string }>(
-    'SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname',
-    [PREFIX],
-  );
-  return result.rows.map((row) => row.datname);
-}
 
-async function dropTenantDatabases(): Promise<void> {
-  for (const name of await tenantDatabases()) {
-    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  }
-}
 
 before(async () => {
-  db = await createTestDatabase('tenant_failure');
-  admin = new pg.Client({ connectionString: db.adminUrl });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  await kit.setup();
+  db = kit.db;
+  admin = kit.admin;
 });
 
 after(async () => {
-  // Bounded: close() waits for leases still out, and a failed test may have left one.
-  const bounded = (promise: Promise<void>): Promise<unknown> =>
-    Promise.race([promise.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-  for (const tenants of instances.splice(0)) await bounded(tenants.close());
-  if (admin !== undefined) {
-    await dropTenantDatabases().catch(() => undefined);
-    await admin.end().catch(() => undefined);
-  }
-  await db?.drop();
+  await kit.teardown();
 });
 
 // ---- tests ----------------------------------------------------------------------------------------------------
-
-function tenantError(code: string, check?: (error: TenantPoolError) => void): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.ok(error instanceof TenantPoolError, `expected a TenantPoolError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    check?.(error);
-    return true;
-  };
-}
 
 function pgCodeOf(error: unknown): unknown {
   return (error as { code?: unknown }).code;
