@@ -221,45 +221,44 @@ export const EVENT_CHANNELS = {
 /** Every event type, in catalogue order. */
 export const EVENT_TYPES = Object.keys(EVENT_CHANNELS) as PoolscopeEventType[];
 
-type Listener = (event: PoolscopeEvent) => void;
-
 /**
- * One inspector's event dispatch: typed listeners plus the diagnostics channels. A listener that throws is
- * reported to `onError` and never reaches the caller.
+ * Event dispatch for one emitter (an inspector, a TenantPools): typed listeners plus one `node:diagnostics_channel`
+ * per event type. A listener that throws is reported to `onError` and never reaches the caller.
  */
-export class EventBus {
-  readonly #listeners = new Map<PoolscopeEventType, Set<Listener>>();
-  readonly #channels: Record<PoolscopeEventType, diagnosticsChannel.Channel>;
+export class ChannelEventBus<E extends { readonly type: string }> {
+  readonly #listeners = new Map<E['type'], Set<(event: E) => void>>();
+  readonly #channels: Record<E['type'], diagnosticsChannel.Channel>;
   readonly #onError: (error: unknown) => void;
 
-  constructor(onError: (error: unknown) => void) {
+  constructor(channelNames: Readonly<Record<E['type'], string>>, onError: (error: unknown) => void) {
     this.#onError = onError;
-    const channels = {} as Record<PoolscopeEventType, diagnosticsChannel.Channel>;
-    for (const type of EVENT_TYPES) channels[type] = diagnosticsChannel.channel(EVENT_CHANNELS[type]);
+    const channels = {} as Record<E['type'], diagnosticsChannel.Channel>;
+    for (const type of Object.keys(channelNames) as E['type'][]) channels[type] = diagnosticsChannel.channel(channelNames[type]);
     this.#channels = channels;
   }
 
   /** True when anything listens to `type` (check before building a costly payload). */
-  wants(type: PoolscopeEventType): boolean {
+  wants(type: E['type']): boolean {
     const set = this.#listeners.get(type);
     return (set !== undefined && set.size > 0) || this.#channels[type].hasSubscribers;
   }
 
-  on<T extends PoolscopeEventType>(type: T, listener: (event: PoolscopeEventOf<T>) => void): () => void {
+  on<T extends E['type']>(type: T, listener: (event: Extract<E, { type: T }>) => void): () => void {
     let set = this.#listeners.get(type);
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(type, set);
     }
-    const stored = listener as Listener;
+    const stored = listener as (event: E) => void;
     set.add(stored);
     return () => {
       set.delete(stored);
     };
   }
 
-  emit(event: PoolscopeEvent): void {
-    const set = this.#listeners.get(event.type);
+  emit(event: E): void {
+    const type: E['type'] = event.type;
+    const set = this.#listeners.get(type);
     if (set !== undefined) {
       for (const listener of set) {
         try {
@@ -269,7 +268,7 @@ export class EventBus {
         }
       }
     }
-    const channel = this.#channels[event.type];
+    const channel = this.#channels[type];
     if (channel.hasSubscribers) {
       try {
         channel.publish(event);
@@ -281,5 +280,12 @@ export class EventBus {
 
   clear(): void {
     this.#listeners.clear();
+  }
+}
+
+/** An inspector's events (`EVENT_CHANNELS`). */
+export class EventBus extends ChannelEventBus<PoolscopeEvent> {
+  constructor(onError: (error: unknown) => void) {
+    super(EVENT_CHANNELS, onError);
   }
 }

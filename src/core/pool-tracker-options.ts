@@ -143,7 +143,7 @@ function positive(option: string, value: unknown, fallback: number): number {
   return value;
 }
 
-function positiveInteger(option: string, value: unknown, fallback: number): number {
+export function positiveInteger(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new OptionsError(option, value, 'a whole number > 0');

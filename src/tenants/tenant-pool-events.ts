@@ -1,4 +1,4 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
+import { ChannelEventBus } from '../core/pool-events.js';
 
 /**
  * What `TenantPools` reports: a typed union published to `tenantPools.on(type, listener)` and to one named
@@ -93,56 +93,9 @@ export const TENANT_EVENT_CHANNELS = {
 /** Every tenant event type, in catalogue order. */
 export const TENANT_EVENT_TYPES = Object.keys(TENANT_EVENT_CHANNELS) as TenantPoolEventType[];
 
-type Listener = (event: TenantPoolEvent) => void;
-
 /** One TenantPools' dispatch: typed listeners plus the diagnostics channels; listener errors go to `onError`. */
-export class TenantEventBus {
-  readonly #listeners = new Map<TenantPoolEventType, Set<Listener>>();
-  readonly #channels: Record<TenantPoolEventType, diagnosticsChannel.Channel>;
-  readonly #onError: (error: unknown) => void;
-
+export class TenantEventBus extends ChannelEventBus<TenantPoolEvent> {
   constructor(onError: (error: unknown) => void) {
-    this.#onError = onError;
-    const channels = {} as Record<TenantPoolEventType, diagnosticsChannel.Channel>;
-    for (const type of TENANT_EVENT_TYPES) channels[type] = diagnosticsChannel.channel(TENANT_EVENT_CHANNELS[type]);
-    this.#channels = channels;
-  }
-
-  on<T extends TenantPoolEventType>(type: T, listener: (event: TenantPoolEventOf<T>) => void): () => void {
-    let set = this.#listeners.get(type);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(type, set);
-    }
-    const stored = listener as Listener;
-    set.add(stored);
-    return () => {
-      set.delete(stored);
-    };
-  }
-
-  emit(event: TenantPoolEvent): void {
-    const set = this.#listeners.get(event.type);
-    if (set !== undefined) {
-      for (const listener of [...set]) {
-        try {
-          listener(event);
-        } catch (error) {
-          this.#onError(error);
-        }
-      }
-    }
-    const channel = this.#channels[event.type];
-    if (channel.hasSubscribers) {
-      try {
-        channel.publish(event);
-      } catch (error) {
-        this.#onError(error);
-      }
-    }
-  }
-
-  clear(): void {
-    this.#listeners.clear();
+    super(TENANT_EVENT_CHANNELS, onError);
   }
 }

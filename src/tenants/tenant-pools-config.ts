@@ -1,7 +1,7 @@
 import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { PoolTrackingDefaults } from '../core/pool-tracker-options.js';
-import { nonNegative } from '../core/pool-tracker-options.js';
+import { nonNegative, positiveInteger } from '../core/pool-tracker-options.js';
 import { validateDatabasePrefix } from './tenant-id.js';
 
 /**
@@ -224,14 +224,6 @@ function maskedValue(value: unknown): unknown {
 
 function optionalFunction<F>(option: string, value: F | undefined, expected: string): F | undefined {
   if (value !== undefined && typeof value !== 'function') throw new OptionsError(option, value, `a function ${expected}`);
-  return value;
-}
-
-function positiveInteger(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new OptionsError(option, value, 'a whole number > 0');
-  }
   return value;
 }
 
