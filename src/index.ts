@@ -117,12 +117,12 @@ export type { StatsLoggerOptions, StatsLogFields, StatsLogLine, PoolscopeLogger 
 export {
   trackPgPool,
   acquireTimeoutReportOf,
-  maskConnectionString,
   PG_ACQUIRE_TIMEOUT_MESSAGE,
   generatedApplicationName,
   pgApplicationNameOf,
   PG_APPLICATION_NAME_SOURCES,
 } from './adapters/pg/pg-adapter.js';
+export { maskConnectionString } from './core/connection-string-mask.js';
 export type { PgApplicationNameResolution, PgApplicationNameSource } from './adapters/pg/pg-adapter.js';
 export { MAX_APPLICATION_NAME_LENGTH } from './core/pool-tracker-options.js';
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';

@@ -1,5 +1,5 @@
 import { PoolConfigError } from '../errors.js';
-import { maskConnectionString } from '../adapters/pg/pg-adapter.js';
+import { maskConnectionString } from '../core/connection-string-mask.js';
 
 /**
  * Pool parameters written into a database URL, for ORMs that size their own pool from it. Prisma (v6 and earlier,

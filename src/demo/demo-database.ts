@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { maskConnectionString } from '../adapters/pg/pg-adapter.js';
+import { maskConnectionString } from '../core/connection-string-mask.js';
 import { startEmbeddedServer } from '../provisioning/embedded-server.js';
 import type { EmbeddedServer } from '../provisioning/embedded-server.js';
 import { dropScratchDatabase, quoteScratchName, scratchDatabaseUrl, serverAnswers } from '../provisioning/scratch-database.js';

@@ -256,7 +256,7 @@ describe('Inspector appName and instanceId', () => {
 });
 
 test('maskConnectionString hides passwords, also when the string has no scheme', async () => {
-  const { maskConnectionString } = await import('../../src/adapters/pg/pg-adapter.js');
+  const { maskConnectionString } = await import('../../src/core/connection-string-mask.js');
   assert.equal(maskConnectionString('postgres://app:secret@db:5432/app'), 'postgres://app:***@db:5432/app');
   assert.equal(maskConnectionString('postgres://db/app?password=secret'), 'postgres://db/app?password=***');
   assert.equal(maskConnectionString('app:secret@db/app'), '***');

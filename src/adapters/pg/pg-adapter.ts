@@ -6,6 +6,7 @@ import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
 import { MAX_APPLICATION_NAME_LENGTH } from '../../core/pool-tracker-options.js';
 import type { PoolConfigSnapshot } from '../../core/pool-snapshot.js';
 import type { Lease, TransactionStatus } from '../../core/lease.js';
+import { maskConnectionString } from '../../core/connection-string-mask.js';
 import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, PgPoolOptionsView } from './pg-types.js';
 
 /**
@@ -679,20 +680,4 @@ export function pgConfigSnapshot(options: PgPoolInternal['options']): PoolConfig
   if (options.ssl !== undefined) out.ssl = Boolean(options.ssl);
   if (typeof options.connectionString === 'string') out.connectionString = maskConnectionString(options.connectionString);
   return out as PoolConfigSnapshot;
-}
-
-/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`; unparseable strings are hidden whole. */
-export function maskConnectionString(connectionString: string): string {
-  // Without `scheme://`, `new URL` reads `user:secret@host/db` as scheme `user:` and would print the password.
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(connectionString)) return '***';
-  try {
-    const url = new URL(connectionString);
-    if (url.password !== '') url.password = '***';
-    for (const key of [...url.searchParams.keys()]) {
-      if (/pass|secret|key|token/i.test(key)) url.searchParams.set(key, '***');
-    }
-    return url.toString();
-  } catch {
-    return '***';
-  }
 }

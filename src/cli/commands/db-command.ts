@@ -3,7 +3,7 @@ import type { CliFlag } from '../flag-parser.js';
 import { choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
-import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
+import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { formatMillis } from '../../core/format-millis.js';
 
 /**

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { maskConnectionString } from '../../adapters/pg/pg-adapter.js';
+import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { formatRecommendation, poolRecommendationInputs, recommend } from '../../core/recommendations.js';
 import { formatMillis } from '../../core/format-millis.js';
 import { OPS_ROUTES } from '../../http/ops-handler.js';
