@@ -1,6 +1,6 @@
 import type { Owner, OwnerSnapshot } from './owner-context.js';
 import { ownerSnapshot } from './owner-context.js';
-import type { StackHolder } from './stack-capture.js';
+import type { FormattedStack, LocationStatus, StackHolder } from './stack-capture.js';
 import { formatStack } from './stack-capture.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
@@ -51,6 +51,17 @@ export class Lease {
   lastStatementClosed = false;
   /** An error the connection emitted while checked out. */
   connectionError: string | undefined = undefined;
+  /** The statement that opened the current transaction (depth 0 -> 1), capped like queryText. */
+  transactionOpenedBy: string | undefined = undefined;
+  /** Released inside a transaction: where `release()` was called (set only then). */
+  dirtyReleaseLocation: string | null = null;
+  /**
+   * The lease that left this connection inside a transaction, while this lease has not yet left it (it inherited
+   * the transaction and has not committed or rolled it back).
+   */
+  inheritedFrom: Lease | undefined = undefined;
+  /** An `inherited-transaction` was reported for this (dirty) lease already. */
+  inheritanceReported = false;
 
   constructor(id: number, poolName: string, owner: Owner | undefined, stack: StackHolder | undefined, waitStart: number) {
     this.id = id;
@@ -75,8 +86,13 @@ export interface LeaseSnapshot {
   readonly waitMillis: number;
   /** Time held so far (or in all, once released); 0 for a waiter. */
   readonly heldMillis: number;
-  /** The user's file:line:col that asked for the connection, when a stack was captured. */
+  /** The user's file:line:col that asked for the connection, when a stack was captured and holds one. */
   readonly location: string | null;
+  /**
+   * `found`; `no-user-frame` (captured, but no frame of your code was on the stack: a query builder ran the query
+   * from a microtask; the owner names who it was); `not-captured` (sampled out or capture off).
+   */
+  readonly locationStatus: LocationStatus;
   /** The acquisition stack, pool and poolscope frames removed; empty when none was captured. */
   readonly stack: readonly string[];
   readonly backendPid: number | null;
@@ -88,9 +104,8 @@ export interface LeaseSnapshot {
   readonly connectionError: string | null;
 }
 
-/** Builds the JSON view of a lease at monotonic time `now`. */
-export function leaseSnapshot(lease: Lease, now: number, clock: Clock, hiddenFrames?: readonly RegExp[]): LeaseSnapshot {
-  const formatted = formatStack(lease.stack, hiddenFrames);
+/** Builds the JSON view of a lease at monotonic time `now` (its stack formatted now, unless given formatted). */
+export function leaseSnapshot(lease: Lease, now: number, clock: Clock, formatted: FormattedStack = formatStack(lease.stack)): LeaseSnapshot {
   const held = lease.state !== 'waiting';
   const end = lease.state === 'released' ? lease.releasedAt : now;
   return {
@@ -103,6 +118,7 @@ export function leaseSnapshot(lease: Lease, now: number, clock: Clock, hiddenFra
     waitMillis: roundMillis((held ? lease.acquiredAt : now) - lease.waitStart),
     heldMillis: held ? roundMillis(end - lease.acquiredAt) : 0,
     location: formatted.location ?? null,
+    locationStatus: formatted.locationStatus,
     stack: formatted.frames,
     backendPid: lease.backendPid,
     query:
@@ -120,4 +136,19 @@ export function leaseSnapshot(lease: Lease, now: number, clock: Clock, hiddenFra
 /** Milliseconds rounded to 0.001. */
 export function roundMillis(millis: number): number {
   return Math.round(millis * 1000) / 1000;
+}
+
+/**
+ * Where a lease was acquired, for a sentence: `at src/orders.ts:42:17`, or why no line can be named. Where the stack
+ * holds no frame of the user's code, the owner is what names the code (`by request "GET /orders"`).
+ */
+export function describeAcquireSite(view: LeaseSnapshot): string {
+  if (view.location !== null) return `at ${view.location}`;
+  if (view.locationStatus === 'no-user-frame') {
+    return (
+      'with no frame of your code on the stack (a query builder or ORM ran the query from a microtask' +
+      (view.owner === null ? '; run the work inside an owner, e.g. inspector.runAs(), to name it)' : `; it ran for ${view.owner.kind} "${view.owner.label}")`)
+    );
+  }
+  return 'at an uncaptured place';
 }

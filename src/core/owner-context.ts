@@ -81,6 +81,16 @@ export class OwnerContext {
     return this.#storage.run(owner, fn);
   }
 
+  /**
+   * Calls `fn(...args)` with `owner` (or none) as the current owner, when it is not already: for callbacks a driver
+   * runs in another async context (pg runs query callbacks in the context of the socket's creator). Only this
+   * inspector's owner changes; every other AsyncLocalStorage keeps what the driver gives it.
+   */
+  runWith<A extends unknown[], R>(owner: Owner | undefined, fn: (...args: A) => R, ...args: A): R {
+    if (this.#storage.getStore() === owner) return fn(...args);
+    return owner === undefined ? this.#storage.exit(fn, ...args) : this.#storage.run(owner, fn, ...args);
+  }
+
   /** Marks the owner ended and lets the inspector check what it still holds. Idempotent. */
   end(owner: Owner): void {
     if (owner.endedAt !== undefined) return;

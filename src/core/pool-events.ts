@@ -4,6 +4,7 @@ import type { OwnerSnapshot } from './owner-context.js';
 import type { PoolStats } from './pool-stats.js';
 import type { PoolSnapshot } from './pool-snapshot.js';
 import type { AlertSnapshot } from './alert-rules.js';
+import type { DirtyReleasePolicy } from './pool-tracker-options.js';
 
 /**
  * Everything poolscope reports, as a typed union, published to `inspector.on(type, listener)` and to a named
@@ -20,7 +21,7 @@ export interface LeaseReleasedEvent {
   readonly type: 'lease-released';
   readonly poolName: string;
   readonly lease: LeaseSnapshot;
-  /** True when the release destroyed the connection (`release(err)`, or a dirty release with destroyDirtyReleases). */
+  /** True when the release destroyed the connection (`release(err)`, or a dirty release with `onDirtyRelease: 'destroy'`). */
   readonly destroyed: boolean;
 }
 
@@ -48,8 +49,29 @@ export interface DirtyReleaseEvent {
   readonly lease: LeaseSnapshot;
   /** Where `release()` was called. */
   readonly releaseLocation: string | null;
-  /** True when the connection was destroyed instead of returned (option `destroyDirtyReleases`). */
+  /** True when the connection was destroyed instead of returned (`onDirtyRelease: 'destroy'`). */
   readonly destroyed: boolean;
+  /** What was done with the connection (`onDirtyRelease`): returned as is, rolled back first, or destroyed. */
+  readonly action: DirtyReleasePolicy;
+  readonly message: string;
+}
+
+/**
+ * A checkout received a connection still inside a transaction that an earlier lease left open (a dirty release
+ * with `onDirtyRelease: 'report'`). Reported once per dirty release, naming the lease that left it open; the
+ * holders that merely inherit it are not reported as dirty releases of their own.
+ */
+export interface InheritedTransactionEvent {
+  readonly type: 'inherited-transaction';
+  readonly poolName: string;
+  /** The checkout that received the open transaction. */
+  readonly lease: LeaseSnapshot;
+  /** The lease that released the connection inside the transaction (its owner, acquire site, release site). */
+  readonly leftOpenBy: LeaseSnapshot;
+  /** Where the earlier lease called `release()`. */
+  readonly releaseLocation: string | null;
+  /** The statement that opened the transaction (BEGIN ...), when poolscope saw it. */
+  readonly openedBy: string | null;
   readonly message: string;
 }
 
@@ -177,6 +199,7 @@ export type PoolscopeEvent =
   | LeakSuspectedEvent
   | LeakReturnedEvent
   | DirtyReleaseEvent
+  | InheritedTransactionEvent
   | DoubleReleaseEvent
   | ForeignReleaseEvent
   | ReleaseInFlightEvent
@@ -203,6 +226,7 @@ export const EVENT_CHANNELS = {
   'leak-suspected': 'poolscope:leak:suspected',
   'leak-returned': 'poolscope:leak:returned',
   'dirty-release': 'poolscope:release:dirty',
+  'inherited-transaction': 'poolscope:checkout:inherited-transaction',
   'double-release': 'poolscope:release:double',
   'foreign-release': 'poolscope:release:foreign',
   'release-in-flight': 'poolscope:release:in-flight',

@@ -18,7 +18,10 @@ export interface PoolTrackingOptions {
   readonly stackCapture?: StackCaptureMode;
   /** Adaptive mode: stacks captured per second at most before sampling starts. Default 1000. */
   readonly stackCaptureBudgetPerSecond?: number;
-  /** Frames walked per capture (before pool frames are trimmed). Default 8. */
+  /**
+   * Frames kept in a lease's stack: a few library frames, the first frame of your code, then its callers. Captures
+   * walk as deep as the pool's call sites need to reach your code (learned, up to 64 frames). Default 8.
+   */
   readonly stackFrameLimit?: number;
   /** Utilization percent for level `warning`. Default 80. */
   readonly warningPercent?: number;
@@ -30,14 +33,28 @@ export interface PoolTrackingOptions {
   readonly saturationCooldownMillis?: number;
   /** The pool is full by design (LISTEN connections): full is healthy, no leak threshold by default. */
   readonly expectFull?: boolean;
-  /** Destroy a connection released inside a transaction instead of returning it to the pool. Default false. */
+  /**
+   * What to do with a connection released inside a transaction (a dirty release), besides reporting it:
+   * - `report` (default): return it to the pool as it is (observing changes nothing; the next borrower inherits the
+   *   open transaction, which is reported once, naming the lease that left it open);
+   * - `rollback`: send ROLLBACK before it goes back to the pool (the work of the open transaction is lost, as it
+   *   would be anyway; the connection stays open); if ROLLBACK fails the connection is destroyed;
+   * - `destroy`: close the connection instead of returning it (costs a new connection later).
+   */
+  readonly onDirtyRelease?: DirtyReleasePolicy;
+  /** Older form of `onDirtyRelease: 'destroy'` (true) or `'report'` (false); `onDirtyRelease` wins when both are set. */
   readonly destroyDirtyReleases?: boolean;
   /** After an owner ends, how long its leases may still be returned before they are reported. Default 100. */
   readonly ownerEndGraceMillis?: number;
   /** Longest query text kept per lease (characters). Default 1000. */
   readonly maxQueryTextLength?: number;
-  /** More stack frames to hide (e.g. your own database helpers), matched against V8's frame text. */
+  /** More stack frames to drop from stacks altogether, matched against V8's frame text. */
   readonly hiddenFrames?: readonly RegExp[];
+  /**
+   * Frames of your own that are library code (e.g. your database helper module): kept in the stack, never named as
+   * the site, so reports name the code that called them. Frames under node_modules always are.
+   */
+  readonly libraryFrames?: readonly RegExp[];
   /**
    * The application_name of the pool's new connections (drivers that support it: pg), when the pool's own config
    * gives none. Default: generated, `<appName>/<instanceId>/<pool name>` (see InspectorOptions.appName); a string:
@@ -67,13 +84,18 @@ export interface ResolvedPoolTrackingOptions {
   readonly saturationPercent: number;
   readonly saturationCooldownMillis: number;
   readonly expectFull: boolean;
-  readonly destroyDirtyReleases: boolean;
+  readonly onDirtyRelease: DirtyReleasePolicy;
   readonly ownerEndGraceMillis: number;
   readonly maxQueryTextLength: number;
   readonly hiddenFrames: readonly RegExp[];
+  readonly libraryFrames: readonly RegExp[];
   /** undefined: generate one (when the pool's config sets none); a string: use it; false: leave it alone. */
   readonly applicationName: string | false | undefined;
 }
+
+/** What happens to a connection released inside a transaction (see PoolTrackingOptions.onDirtyRelease). */
+export const DIRTY_RELEASE_POLICIES = ['report', 'rollback', 'destroy'] as const;
+export type DirtyReleasePolicy = (typeof DIRTY_RELEASE_POLICIES)[number];
 
 /** PostgreSQL keeps at most 63 bytes of application_name (NAMEDATALEN - 1), and only printable ASCII. */
 export const MAX_APPLICATION_NAME_LENGTH = 63;
@@ -110,10 +132,16 @@ export function resolvePoolTrackingOptions(
     criticalPercent: merged.criticalPercent ?? DEFAULT_CRITICAL_PERCENT,
     saturationPercent: percent('saturationPercent', merged.saturationPercent, DEFAULT_SATURATION_PERCENT),
     saturationCooldownMillis: nonNegative('saturationCooldownMillis', merged.saturationCooldownMillis, DEFAULT_SATURATION_COOLDOWN_MILLIS),
-    destroyDirtyReleases: bool('destroyDirtyReleases', merged.destroyDirtyReleases, false),
+    onDirtyRelease: oneOf(
+      'onDirtyRelease',
+      merged.onDirtyRelease,
+      DIRTY_RELEASE_POLICIES,
+      bool('destroyDirtyReleases', merged.destroyDirtyReleases, false) ? 'destroy' : 'report',
+    ),
     ownerEndGraceMillis: nonNegative('ownerEndGraceMillis', merged.ownerEndGraceMillis, 100),
     maxQueryTextLength: positiveInteger('maxQueryTextLength', merged.maxQueryTextLength, 1000),
     hiddenFrames: regexps('hiddenFrames', merged.hiddenFrames),
+    libraryFrames: regexps('libraryFrames', merged.libraryFrames),
     applicationName: applicationName(merged.applicationName, defaults.applicationName),
   };
   validateThresholds('', resolved.warningPercent, resolved.criticalPercent);

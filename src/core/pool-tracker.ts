@@ -5,9 +5,10 @@ import { isoAt } from './monotonic-clock.js';
 import type { Owner, OwnerContext } from './owner-context.js';
 import { ownerSnapshot } from './owner-context.js';
 import type { LeaseSnapshot, TransactionStatus } from './lease.js';
-import { Lease, leaseSnapshot, roundMillis } from './lease.js';
+import { describeAcquireSite, Lease, leaseSnapshot, roundMillis } from './lease.js';
 import { Histogram } from './histogram.js';
-import { captureStack, formatStack, StackCapturePolicy } from './stack-capture.js';
+import type { FormattedStack, FrameRules } from './stack-capture.js';
+import { captureStack, formatStack, MAX_CAPTURED_FRAMES, StackCapturePolicy } from './stack-capture.js';
 import { findNewLeaks, leakSweepIntervalMillis } from './leak-detector.js';
 import { SaturationWatch } from './saturation-watch.js';
 import { PoolHistory } from './pool-history.js';
@@ -42,11 +43,15 @@ export interface TrackerContext {
   readonly onError: (error: unknown) => void;
 }
 
-/** What `release` decided. */
+/** What `release` decided (for a dirty release, per `onDirtyRelease`). */
 export interface ReleaseVerdict {
-  /** Destroy the connection instead of returning it (dirty release with destroyDirtyReleases). */
+  /** Destroy the connection instead of returning it. */
   readonly destroy: boolean;
+  /** Send ROLLBACK before the connection goes back to the pool (destroy it if that fails). */
+  readonly rollback: boolean;
 }
+
+const CLEAN_RELEASE: ReleaseVerdict = Object.freeze({ destroy: false, rollback: false });
 
 /** Why a pool's callers time out, attached to pg's timeout error. */
 export interface AcquireTimeoutReport {
@@ -93,6 +98,9 @@ export class PoolTracker {
   readonly #clock: Clock;
   readonly #bus: EventBus;
   readonly #stacks: StackCapturePolicy;
+  readonly #frameRules: FrameRules;
+  /** The lease that last released each connection inside a transaction (read only when a checkout finds one open). */
+  readonly #dirtyBy = new WeakMap<object, Lease>();
   readonly #saturation: SaturationWatch;
   readonly #history: PoolHistory;
   readonly #held = new Map<object, Lease>();
@@ -114,7 +122,8 @@ export class PoolTracker {
     this.#ctx = ctx;
     this.#clock = ctx.clock;
     this.#bus = ctx.bus;
-    this.#stacks = new StackCapturePolicy(options.stackCapture, options.stackCaptureBudgetPerSecond);
+    this.#stacks = new StackCapturePolicy(options.stackCapture, options.stackCaptureBudgetPerSecond, options.stackFrameLimit);
+    this.#frameRules = { hidden: options.hiddenFrames, library: options.libraryFrames, keep: options.stackFrameLimit };
     this.#saturation = new SaturationWatch(options.saturationPercent, options.saturationCooldownMillis, options.expectFull);
     this.#history = new PoolHistory(ctx.historyCapacity);
     if (options.leakThresholdMillis > 0) {
@@ -136,7 +145,17 @@ export class PoolTracker {
   /** A caller asked for a connection. `hideAbove` is the adapter's wrapper (hidden from the stack with all above). */
   checkoutStarted(hideAbove: (...args: never[]) => unknown): Lease {
     const now = this.#clock.now();
-    const stack = this.#stacks.shouldCapture(now) ? captureStack(this.options.stackFrameLimit, hideAbove) : undefined;
+    const stacks = this.#stacks;
+    let stack;
+    if (stacks.shouldCapture(now)) {
+      if (stacks.probeDue(now)) {
+        // Now and then a deep capture, formatted at once, tells how deep this pool's call sites need capturing.
+        stack = captureStack(MAX_CAPTURED_FRAMES, hideAbove);
+        stacks.learn(formatStack(stack, this.#frameRules));
+      } else {
+        stack = captureStack(stacks.captureLimit, hideAbove);
+      }
+    }
     const lease = new Lease(this.#nextLeaseId++, this.name, this.#ctx.owners.current(), stack, now);
     this.#waiting.add(lease);
     return lease;
@@ -157,7 +176,10 @@ export class PoolTracker {
     lease.connection = connection;
     lease.backendPid = backendPid;
     // A connection returned dirty by its previous holder arrives inside a transaction.
-    if (status !== 'unknown') applyStatusToDepth(lease, status);
+    if (status !== 'unknown') {
+      applyStatusToDepth(lease, status);
+      if (status !== 'idle') this.#inherited(lease, connection, now);
+    }
     this.#held.set(connection, lease);
     this.#counters.acquires += 1;
     const waited = now - lease.waitStart;
@@ -194,7 +216,7 @@ export class PoolTracker {
     const holders = this.#holdersLongestFirst()
       .slice(0, 5)
       .map((held) => this.#view(held, now));
-    const waiterLocation = formatStack(lease.stack, this.options.hiddenFrames).location ?? null;
+    const waiterLocation = formatStack(lease.stack, this.#frameRules).location ?? null;
     const text = describeTimeout(stats, holders, waitMillis, waiterLocation);
     const report: AcquireTimeoutReport = { poolName: this.name, waitMillis, stats, holders, text };
     if (this.#bus.wants('acquire-timeout')) {
@@ -218,13 +240,16 @@ export class PoolTracker {
 
   /**
    * First release of `lease`. `status` is the server's transaction status; `destroying` is true when the caller
-   * passed an error (the connection is closed, so an open transaction dies with it).
+   * passed an error (the connection is closed, so an open transaction dies with it). `driverOwner` is the owner whose
+   * async context the driver's own callbacks run in for this connection (the one that opened its socket): a release
+   * running as that owner may come from a driver callback or stream event, so it is never taken as foreign.
    */
   releaseStarted(
     lease: Lease,
     status: TransactionStatus,
     destroying: boolean,
     hideAbove: (...args: never[]) => unknown,
+    driverOwner?: Owner,
   ): ReleaseVerdict {
     const now = this.#clock.now();
     lease.state = 'released';
@@ -238,16 +263,29 @@ export class PoolTracker {
     if (lease.lastQueryFailed && lease.inFlight === 0) status = lease.transactionStatus;
     else if (status !== 'unknown') lease.transactionStatus = status;
 
-    let destroy = false;
     const current = this.#ctx.owners.current();
-    const foreign = current !== undefined && lease.owner !== undefined && !current.isSelfOrDescendantOf(lease.owner);
-    const dirty =
+    // Foreign: code running as another owner released a lease it did not take. Not when the release runs in the
+    // driver's context for this connection (pg-pool's release after pool.query, a stream's 'end' listener).
+    const foreign =
+      current !== undefined && current !== driverOwner && lease.owner !== undefined && !current.isSelfOrDescendantOf(lease.owner);
+    const open =
       !destroying && (status === 'in-transaction' || status === 'failed' || (status === 'unknown' && lease.transactionDepth > 0));
+    // Still inside a transaction it inherited (and never closed): that one was reported at checkout, not this lease.
+    const inherited = open && lease.inheritedFrom !== undefined;
+    const dirty = open && !inherited;
+    if (!foreign && !dirty && lease.inFlight === 0 && !lease.leakReported) {
+      if (this.#bus.wants('lease-released')) {
+        this.#bus.emit({ type: 'lease-released', poolName: this.name, lease: this.#view(lease, now), destroyed: destroying });
+      }
+      return CLEAN_RELEASE;
+    }
     // The release site is captured only when something is wrong (rare), never on a clean release.
     const where =
       foreign || dirty || lease.inFlight > 0
-        ? (formatStack(captureStack(this.options.stackFrameLimit, hideAbove), this.options.hiddenFrames).location ?? null)
+        ? (formatStack(captureStack(MAX_CAPTURED_FRAMES, hideAbove), this.#frameRules).location ?? null)
         : null;
+    let destroy = false;
+    let rollback = false;
 
     if (foreign && current !== undefined) {
       this.#counters.foreignReleases += 1;
@@ -277,7 +315,11 @@ export class PoolTracker {
     }
     if (dirty) {
       this.#counters.dirtyReleases += 1;
-      destroy = this.options.destroyDirtyReleases;
+      const action = this.options.onDirtyRelease;
+      destroy = action === 'destroy';
+      rollback = action === 'rollback';
+      lease.dirtyReleaseLocation = where;
+      if (action === 'report' && lease.connection !== undefined) this.#dirtyBy.set(lease.connection, lease);
       const view = this.#view(lease, now);
       this.#bus.emit({
         type: 'dirty-release',
@@ -285,12 +327,18 @@ export class PoolTracker {
         lease: view,
         releaseLocation: where,
         destroyed: destroy,
+        action,
         message:
-          `Dirty release on pool "${this.name}": lease #${lease.id} was released inside a transaction (status ${status}, depth ` +
-          `${lease.transactionDepth})${where === null ? '' : ` at ${where}`}; acquired at ${view.location ?? 'an uncaptured place'}. ` +
+          `Dirty release on pool "${this.name}": lease #${lease.id}${lease.owner === undefined ? '' : ` of ${describeOwner(lease.owner)}`} ` +
+          `was released inside a transaction (status ${status}, depth ${lease.transactionDepth})${where === null ? '' : ` at ${where}`}; ` +
+          `acquired ${describeAcquireSite(view)}` +
+          `${lease.transactionOpenedBy === undefined ? '' : `; the transaction was opened by ${JSON.stringify(truncate(lease.transactionOpenedBy, 80))}`}. ` +
           (destroy
-            ? 'The connection was destroyed.'
-            : 'The next borrower inherits the open transaction; COMMIT or ROLLBACK before release(), or use withTransaction().'),
+            ? 'The connection was destroyed. '
+            : rollback
+              ? 'ROLLBACK was sent before it went back to the pool. '
+              : 'The next borrower inherits the open transaction. ') +
+          'COMMIT or ROLLBACK before release(), or use withTransaction().',
       });
     }
     if (lease.leakReported) {
@@ -304,7 +352,36 @@ export class PoolTracker {
     if (this.#bus.wants('lease-released')) {
       this.#bus.emit({ type: 'lease-released', poolName: this.name, lease: this.#view(lease, now), destroyed: destroying || destroy });
     }
-    return { destroy };
+    return destroy || rollback ? { destroy, rollback } : CLEAN_RELEASE;
+  }
+
+  /**
+   * A checkout received a connection inside a transaction. When a tracked lease left it open, this lease inherits
+   * it (its own release is not a new dirty release) and the lease that left it open is reported, once.
+   */
+  #inherited(lease: Lease, connection: object, now: number): void {
+    const origin = this.#dirtyBy.get(connection);
+    if (origin === undefined) return;
+    lease.inheritedFrom = origin;
+    if (origin.inheritanceReported) return;
+    origin.inheritanceReported = true;
+    const view = this.#view(lease, now);
+    const left = this.#view(origin, now);
+    const where = origin.dirtyReleaseLocation;
+    this.#bus.emit({
+      type: 'inherited-transaction',
+      poolName: this.name,
+      lease: view,
+      leftOpenBy: left,
+      releaseLocation: where,
+      openedBy: origin.transactionOpenedBy ?? null,
+      message:
+        `Inherited transaction on pool "${this.name}": lease #${lease.id}${lease.owner === undefined ? '' : ` (${describeOwner(lease.owner)})`} ` +
+        `received a connection still inside the transaction that lease #${origin.id} of ${describeOwner(origin.owner)} left open: ` +
+        `acquired ${describeAcquireSite(left)}, released${where === null ? '' : ` at ${where}`} with status ${origin.transactionStatus}` +
+        `${origin.transactionOpenedBy === undefined ? '' : `, opened by ${JSON.stringify(truncate(origin.transactionOpenedBy, 80))}`}. ` +
+        `Fix lease #${origin.id}; later holders only inherit it (set onDirtyRelease: 'rollback' to clean such connections).`,
+    });
   }
 
   /**
@@ -313,7 +390,7 @@ export class PoolTracker {
    */
   releaseRepeated(lease: Lease, hideAbove: (...args: never[]) => unknown): void {
     const now = this.#clock.now();
-    const where = formatStack(captureStack(this.options.stackFrameLimit, hideAbove), this.options.hiddenFrames).location ?? null;
+    const where = formatStack(captureStack(MAX_CAPTURED_FRAMES, hideAbove), this.#frameRules).location ?? null;
     const current = lease.connection === undefined ? undefined : this.#held.get(lease.connection);
     const view = this.#view(lease, now);
     if (current !== undefined && current !== lease) {
@@ -338,7 +415,7 @@ export class PoolTracker {
       lease: view,
       releaseLocation: where,
       message:
-        `Double release on pool "${this.name}": lease #${lease.id} (acquired at ${view.location ?? 'an uncaptured place'}) was released ` +
+        `Double release on pool "${this.name}": lease #${lease.id} (acquired ${describeAcquireSite(view)}) was released ` +
         `again${where === null ? '' : ` at ${where}`}. Release each checkout exactly once, in a finally block.`,
     });
   }
@@ -346,6 +423,16 @@ export class PoolTracker {
   /** The tracker's clock (monotonic ms), for adapters timing queries. */
   now(): number {
     return this.#clock.now();
+  }
+
+  /** The owner of the current async context (adapters keep driver callbacks in their caller's owner with runAsOwner). */
+  currentOwner(): Owner | undefined {
+    return this.#ctx.owners.current();
+  }
+
+  /** Calls `fn(...args)` as `owner` (poolscope's owner context only; see OwnerContext.runWith). */
+  runAsOwner<A extends unknown[], R>(owner: Owner | undefined, fn: (...args: A) => R, ...args: A): R {
+    return this.#ctx.owners.runWith(owner, fn, ...args);
   }
 
   /** Hands an error raised inside an adapter's own bookkeeping to the inspector's onError. */
@@ -360,8 +447,11 @@ export class PoolTracker {
     lease.queryStart = now;
     lease.lastStatementClosed = false;
     if (text !== undefined) {
-      lease.queryText = text.length > this.options.maxQueryTextLength ? text.slice(0, this.options.maxQueryTextLength) : text;
+      const shown = text.length > this.options.maxQueryTextLength ? text.slice(0, this.options.maxQueryTextLength) : text;
+      lease.queryText = shown;
+      const before = lease.transactionDepth;
       applyStatementToDepth(lease, text);
+      if (before === 0 && lease.transactionDepth > 0) lease.transactionOpenedBy = shown;
     }
   }
 
@@ -373,7 +463,11 @@ export class PoolTracker {
     if (!ok) this.#counters.queryErrors += 1;
     lease.lastQueryFailed = !ok;
     const settled = ok ? status : statusAfterFailedQuery(lease, status);
-    if (settled !== 'unknown') applyStatusToDepth(lease, settled);
+    if (settled !== 'unknown') {
+      applyStatusToDepth(lease, settled);
+      // It closed the transaction it inherited: what it does from now on is its own.
+      if (settled === 'idle') lease.inheritedFrom = undefined;
+    }
     if (this.#bus.wants('query-executed')) {
       this.#bus.emit({
         type: 'query-executed',
@@ -437,7 +531,7 @@ export class PoolTracker {
         lease.leakReported = true;
         this.#counters.leaksSuspected += 1;
         const view = this.#view(lease, now);
-        let where = view.location === null ? 'an uncaptured place' : view.location;
+        let where = describeAcquireSite(view);
         if (lease.stack === undefined && this.#stacks.mode === 'adaptive') {
           this.#stacks.captureAllUntil(now + threshold + ESCALATION_MILLIS);
           where +=
@@ -453,7 +547,7 @@ export class PoolTracker {
           thresholdMillis: threshold,
           message:
             `Connection leak suspected on pool "${this.name}": lease #${lease.id} held for ${formatMillis(now - lease.acquiredAt)} ` +
-            `(threshold ${formatMillis(threshold)})${lease.owner === undefined ? '' : ` by ${describeOwner(lease.owner)}`}, acquired at ${where}.` +
+            `(threshold ${formatMillis(threshold)})${lease.owner === undefined ? '' : ` by ${describeOwner(lease.owner)}`}, acquired ${where}.` +
             (lease.queryText === undefined ? '' : ` Last query: ${JSON.stringify(lease.queryText)}.`),
         });
       }
@@ -475,7 +569,7 @@ export class PoolTracker {
       lease: view,
       message:
         `${describeOwner(owner)} ended while still holding lease #${lease.id} of pool "${this.name}" (held ${formatMillis(now - lease.acquiredAt)}, ` +
-        `acquired at ${view.location ?? 'an uncaptured place'}). A release() is missing on some path: put it in a finally block ` +
+        `acquired ${describeAcquireSite(view)}). A release() is missing on some path: put it in a finally block ` +
         'or use withClient()/withTransaction().',
     });
   }
@@ -620,7 +714,10 @@ export class PoolTracker {
   }
 
   #view(lease: Lease, now: number): LeaseSnapshot {
-    return leaseSnapshot(lease, now, this.#clock, this.options.hiddenFrames);
+    const formatted: FormattedStack = formatStack(lease.stack, this.#frameRules);
+    // A stack cut by the capture limit before any frame of the user's code: capture deeper from now on.
+    if (formatted.locationStatus === 'no-user-frame') this.#stacks.learn(formatted);
+    return leaseSnapshot(lease, now, this.#clock, formatted);
   }
 }
 
@@ -650,7 +747,7 @@ function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapshot[], wa
       const verb = h.queriesInFlight > 0 ? 'running' : 'last query';
       const query = h.query === null ? ' (no query run)' : ` ${verb} ${JSON.stringify(truncate(h.query.text, 80))}`;
       const tx = h.transaction.depth > 0 ? ` in transaction (depth ${h.transaction.depth})` : '';
-      lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} at ${h.location ?? 'an uncaptured place'}${tx}${query}`);
+      lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} ${describeAcquireSite(h)}${tx}${query}`);
     }
     lines.push('  Fix the holders (a missing release, a slow query) before raising max.');
   }

@@ -4,7 +4,8 @@ import path from 'node:path';
 /**
  * Cheap stack capture for the checkout path: `Error.captureStackTrace` on a plain holder, with the frame limit
  * scoped to the call and every frame above the instrumented function hidden. V8 formats `holder.stack` only when
- * it is read, so an unread capture costs the walk (about 1.3-3 us) and nothing more.
+ * it is read, so an unread capture costs the walk (about 1.3-3 us) and nothing more. The site reported is the first
+ * frame of the user's code: outside node_modules, poolscope and Node's internals (see formatStack).
  */
 
 /** When stacks are captured at checkout. */
@@ -23,31 +24,75 @@ export interface StackHolder {
   stack?: string;
 }
 
-/** A formatted stack: the frames that are not pool or poolscope internals, and the first of them as file:line:col. */
+/** Whether a formatted stack names the user's code. */
+export const LOCATION_STATUSES = ['found', 'no-user-frame', 'not-captured'] as const;
+/**
+ * - `found`: the first frame of the user's code is `location`;
+ * - `no-user-frame`: a stack was captured but holds no frame of the user's code (a query builder or ORM that runs
+ *   the query from a microtask when awaited: Drizzle, Knex, Prisma); the owner is the attribution that works there;
+ * - `not-captured`: no stack was taken (sampled out, or stack capture off).
+ */
+export type LocationStatus = (typeof LOCATION_STATUSES)[number];
+
+/** A formatted stack: the frames that are not pool or poolscope internals, and the user's first frame. */
 export interface FormattedStack {
-  /** The first user frame as `path:line:col`, the path relative to the working directory when below it. */
+  /** The first frame of the user's code as `path:line:col`, the path relative to the working directory when below it. */
   readonly location: string | undefined;
-  /** Frames as V8 prints them, without the leading `at `. */
+  readonly locationStatus: LocationStatus;
+  /** Frames as V8 prints them, without the leading `at `: a few library frames, the user's, then its callers. */
   readonly frames: readonly string[];
+  /** Frames V8 recorded before any was dropped (a stack cut by the capture limit has as many as the limit). */
+  readonly rawFrames: number;
+  /** Index (among the raw frames) of the user's frame; -1 when there is none. */
+  readonly userFrameIndex: number;
+}
+
+/** How frames are sorted when a stack is formatted. */
+export interface FrameRules {
+  /** Frames dropped entirely (the user's `hiddenFrames`), besides pg, pg-pool, poolscope and Node's internals. */
+  readonly hidden?: readonly RegExp[];
+  /**
+   * Frames that are library code (the user's `libraryFrames`): kept in the stack, never named as the location.
+   * Everything under node_modules is library code already.
+   */
+  readonly library?: readonly RegExp[];
+  /** Frames kept in `frames` (default 8). */
+  readonly keep?: number;
 }
 
 const POOLSCOPE_SOURCE_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 /**
+ * poolscope's own code: the compiled dist/ and, when source maps point there (a linked checkout, a workspace), src/.
+ * Under node_modules it is hidden anyway; this covers `npm link` and running from a checkout.
+ */
+const POOLSCOPE_ROOT = path.dirname(POOLSCOPE_SOURCE_DIR);
+const POOLSCOPE_CODE_DIRS = [path.join(POOLSCOPE_ROOT, 'src') + path.sep, path.join(POOLSCOPE_ROOT, 'dist') + path.sep];
+/**
  * The demo app (src/demo, reached through `poolscope demo`) plays the user's app: its frames are shown like any
  * app's, so its planted leaks are reported at their file:line (also when installed under node_modules/poolscope).
  */
-const POOLSCOPE_DEMO_DIR = path.join(POOLSCOPE_SOURCE_DIR, 'demo') + path.sep;
+const POOLSCOPE_DEMO_DIRS = POOLSCOPE_CODE_DIRS.map((dir) => path.join(dir, 'demo') + path.sep);
 
 /** Frames hidden from stacks: node-postgres, pg-pool, poolscope itself, and Node's internals. */
 const DEFAULT_HIDDEN_FRAME_PATTERNS: readonly RegExp[] = [
-  /[\\/]node_modules[\\/](pg|pg-pool|pg-native|pg-cursor|pg-query-stream|poolscope)[\\/]/,
+  /[\\/]node_modules[\\/](pg|pg-pool|pg-native|pg-cursor|pg-query-stream|pg-protocol|poolscope)[\\/]/,
   /\(node:internal[\\/]|\bnode:internal[\\/]/,
   /^new Promise \(<anonymous>\)$/,
 ];
+/** Library code: kept in the stack, never the location. */
+const NODE_MODULES = /[\\/]node_modules[\\/]/;
+
+/** Library frames shown before the user's frame, so a stack shows which library call led there. */
+const LIBRARY_FRAMES_BEFORE_USER = 3;
+/** Frames kept by default. */
+export const DEFAULT_KEPT_FRAMES = 8;
+/** Most raw frames ever captured: probes and the rare release-site captures use it. */
+export const MAX_CAPTURED_FRAMES = 64;
 
 /**
  * Captures the current stack into a fresh holder, hiding `hideAbove` and every frame above it.
- * @param limit frames kept by V8 before trimming (scoped to this call; `Error.stackTraceLimit` is restored).
+ * @param limit frames recorded by V8 (scoped to this call; `Error.stackTraceLimit` is restored). Async frames
+ *   (`at async fn`) count too.
  */
 export function captureStack(limit: number, hideAbove: (...args: never[]) => unknown): StackHolder {
   const holder: StackHolder = {};
@@ -58,37 +103,65 @@ export function captureStack(limit: number, hideAbove: (...args: never[]) => unk
   return holder;
 }
 
-/** Formats a holder: splits frames, drops pool/poolscope/internal frames, finds the first user location. */
-export function formatStack(holder: StackHolder | undefined, extraHidden: readonly RegExp[] = []): FormattedStack {
-  if (holder === undefined) return { location: undefined, frames: [] };
+const EMPTY: FormattedStack = Object.freeze({ location: undefined, locationStatus: 'not-captured', frames: [], rawFrames: 0, userFrameIndex: -1 });
+
+/**
+ * Formats a holder: splits frames, drops pool/poolscope/internal frames, finds the first frame of the user's code
+ * (outside node_modules, poolscope and Node's internals) and keeps a few library frames before it and its callers
+ * after it. `rules` may be the extra hidden patterns alone (older form).
+ */
+export function formatStack(holder: StackHolder | undefined, rules: FrameRules | readonly RegExp[] = {}): FormattedStack {
+  if (holder === undefined) return EMPTY;
   let raw: string | undefined;
   try {
     raw = holder.stack;
   } catch {
     raw = undefined;
   }
-  if (typeof raw !== 'string') return { location: undefined, frames: [] };
-  const frames: string[] = [];
+  if (typeof raw !== 'string') return EMPTY;
+  const { hidden = [], library = [], keep = DEFAULT_KEPT_FRAMES } = Array.isArray(rules) ? { hidden: rules as readonly RegExp[] } : (rules as FrameRules);
+  const visible: string[] = [];
+  let rawFrames = 0;
+  let userVisible = -1;
+  let userRaw = -1;
+  let location: string | undefined;
   for (const line of raw.split('\n')) {
     const trimmed = line.trim();
     if (!trimmed.startsWith('at ')) continue;
+    rawFrames += 1;
     const frame = trimmed.slice(3);
-    if (isHiddenFrame(frame, extraHidden)) continue;
-    frames.push(frame);
+    const demo = isDemoFrame(frame);
+    if (!demo && isHiddenFrame(frame, hidden)) continue;
+    if (location === undefined && (demo || !isLibraryFrame(frame, library))) {
+      const at = locationOfFrame(frame);
+      if (at !== undefined) {
+        location = at;
+        userVisible = visible.length;
+        userRaw = rawFrames - 1;
+      }
+    }
+    visible.push(frame);
   }
-  let location: string | undefined;
-  for (const frame of frames) {
-    location = locationOfFrame(frame);
-    if (location !== undefined) break;
-  }
-  return { location, frames };
+  const start = userVisible < 0 ? 0 : Math.max(0, userVisible - LIBRARY_FRAMES_BEFORE_USER);
+  const frames = visible.slice(start, start + Math.max(keep, userVisible - start + 1));
+  return { location, locationStatus: location === undefined ? 'no-user-frame' : 'found', frames, rawFrames, userFrameIndex: userRaw };
+}
+
+function isDemoFrame(frame: string): boolean {
+  for (const dir of POOLSCOPE_DEMO_DIRS) if (frame.includes(dir)) return true;
+  return false;
 }
 
 function isHiddenFrame(frame: string, extraHidden: readonly RegExp[]): boolean {
-  const demo = frame.includes(POOLSCOPE_DEMO_DIR);
-  if (!demo && frame.includes(POOLSCOPE_SOURCE_DIR + path.sep)) return true;
-  if (!demo) for (const pattern of DEFAULT_HIDDEN_FRAME_PATTERNS) if (pattern.test(frame)) return true;
+  for (const dir of POOLSCOPE_CODE_DIRS) if (frame.includes(dir)) return true;
+  for (const pattern of DEFAULT_HIDDEN_FRAME_PATTERNS) if (pattern.test(frame)) return true;
   for (const pattern of extraHidden) if (pattern.test(frame)) return true;
+  return false;
+}
+
+function isLibraryFrame(frame: string, library: readonly RegExp[]): boolean {
+  if (NODE_MODULES.test(frame)) return true;
+  for (const pattern of library) if (pattern.test(frame)) return true;
   return false;
 }
 
@@ -116,19 +189,67 @@ export function locationOfFrame(frame: string): string | undefined {
 /** Length of one adaptive budget slice. */
 const SLICE_MILLIS = 100;
 
+/** Frames kept after the user's frame when the capture depth is learned (its callers). */
+const CALLER_FRAMES = 4;
+/** First interval between two depth probes of a pool; it doubles after each probe up to the maximum. */
+const FIRST_PROBE_INTERVAL_MILLIS = 1_000;
+const MAX_PROBE_INTERVAL_MILLIS = 60_000;
+
 /**
- * Decides, per checkout, whether to capture a stack. One per tracked pool; `shouldCapture` is a few comparisons.
+ * Decides, per checkout, whether to capture a stack, and how deep. One per tracked pool; `shouldCapture` is a few
+ * comparisons.
+ *
+ * Depth: a walk costs about 0.15-0.3 us per frame, so captures record only as many frames as this pool's call
+ * sites need to reach the user's code. The need is learned: now and then (the first capture, then after 1 s, 2 s,
+ * 4 s ... up to once a minute) one capture records up to MAX_CAPTURED_FRAMES and is formatted at once, and the
+ * depth becomes the user's frame index plus a few callers. A stack read later that was cut by the limit before any
+ * user frame doubles the depth for the next captures.
  */
 export class StackCapturePolicy {
   readonly mode: StackCaptureMode;
   readonly #perSlice: number;
+  readonly #minLimit: number;
   #sliceStart = Number.NEGATIVE_INFINITY;
   #sliceCount = 0;
   #alwaysUntil = Number.NEGATIVE_INFINITY;
+  #limit: number;
+  #nextProbe = Number.NEGATIVE_INFINITY;
+  #probeInterval = FIRST_PROBE_INTERVAL_MILLIS;
 
-  constructor(mode: StackCaptureMode, budgetPerSecond: number) {
+  /** @param keptFrames frames kept per stack (`stackFrameLimit`); the capture depth never goes below it. */
+  constructor(mode: StackCaptureMode, budgetPerSecond: number, keptFrames: number = DEFAULT_KEPT_FRAMES) {
     this.mode = mode;
     this.#perSlice = Math.max(1, Math.round((budgetPerSecond * SLICE_MILLIS) / 1000));
+    this.#minLimit = Math.min(MAX_CAPTURED_FRAMES, Math.max(1, keptFrames));
+    this.#limit = this.#minLimit;
+  }
+
+  /** Frames recorded by an ordinary capture now. */
+  get captureLimit(): number {
+    return this.#limit;
+  }
+
+  /** True when this capture should be a deep probe (formatted at once to learn the depth). */
+  probeDue(now: number): boolean {
+    if (now < this.#nextProbe) return false;
+    this.#nextProbe = now + this.#probeInterval;
+    this.#probeInterval = Math.min(MAX_PROBE_INTERVAL_MILLIS, this.#probeInterval * 2);
+    return true;
+  }
+
+  /** Learns from a formatted probe (or any formatted stack): deep enough for its user frame and a few callers. */
+  learn(formatted: FormattedStack): void {
+    if (formatted.userFrameIndex >= 0) {
+      this.#raise(formatted.userFrameIndex + 1 + CALLER_FRAMES);
+    } else if (formatted.rawFrames >= this.#limit && formatted.rawFrames < MAX_CAPTURED_FRAMES) {
+      // Cut by the limit before any user frame: the site is deeper than this pool captures.
+      this.#raise(this.#limit * 2);
+    }
+  }
+
+  #raise(limit: number): void {
+    const bounded = Math.min(MAX_CAPTURED_FRAMES, limit);
+    if (bounded > this.#limit) this.#limit = bounded;
   }
 
   shouldCapture(now: number): boolean {

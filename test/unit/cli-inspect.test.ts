@@ -58,7 +58,7 @@ function view(s: PoolStats): PoolApiView {
 function lease(over: Partial<LeaseSnapshot>): LeaseSnapshot {
   return {
     id: 1, poolName: 'main', state: 'held', owner: null, requestedAt: T0, acquiredAt: T0, waitMillis: 0, heldMillis: 10,
-    location: null, stack: [], backendPid: 1, query: null, queriesRun: 1, queriesInFlight: 0,
+    location: null, locationStatus: 'not-captured', stack: [], backendPid: 1, query: null, queriesRun: 1, queriesInFlight: 0,
     transaction: { status: 'idle', depth: 0 }, leakSuspected: false, connectionError: null, ...over,
   };
 }

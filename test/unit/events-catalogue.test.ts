@@ -14,6 +14,7 @@ const ALL_TYPES = [
   'leak-suspected',
   'leak-returned',
   'dirty-release',
+  'inherited-transaction',
   'double-release',
   'foreign-release',
   'release-in-flight',

@@ -244,7 +244,7 @@ describe('dirty releases', () => {
       s.tracker.queryStarted(lease, 'BEGIN', s.tracker.now(), true);
       s.tracker.queryFinished(lease, s.tracker.now(), true, 'in-transaction');
       const verdict = release(s.tracker, lease, status); // @dirty-release-line
-      assert.deepEqual(verdict, { destroy: false });
+      assert.deepEqual(verdict, { destroy: false, rollback: false });
       assert.equal(dirty.length, 1);
       const event = dirty[0];
       assert.ok(event !== undefined);
@@ -292,7 +292,7 @@ describe('dirty releases', () => {
     const lease = checkout(s);
     const verdict = release(s.tracker, lease, 'in-transaction', true);
     assert.equal(dirty.length, 0);
-    assert.deepEqual(verdict, { destroy: false });
+    assert.deepEqual(verdict, { destroy: false, rollback: false });
     assert.equal(released[0]?.destroyed, true);
     assert.equal(s.tracker.stats().counters.dirtyReleases, 0);
   });
@@ -303,12 +303,12 @@ describe('dirty releases', () => {
     const released = collect(s.inspector, 'lease-released');
     const lease = checkout(s);
     const verdict = release(s.tracker, lease, 'in-transaction');
-    assert.deepEqual(verdict, { destroy: true });
+    assert.deepEqual(verdict, { destroy: true, rollback: false });
     assert.equal(dirty[0]?.destroyed, true);
     assert.match(dirty[0]?.message ?? '', /The connection was destroyed\./);
     assert.equal(released[0]?.destroyed, true);
     // A clean release still returns the connection.
-    assert.deepEqual(release(s.tracker, checkout(s), 'idle'), { destroy: false });
+    assert.deepEqual(release(s.tracker, checkout(s), 'idle'), { destroy: false, rollback: false });
   });
 
   test('a connection that arrives inside a transaction starts at depth 1', (t) => {

@@ -43,7 +43,7 @@ function point(over: Partial<PoolHistoryPoint>): PoolHistoryPoint {
 function holder(over: Partial<LeaseSnapshot>): LeaseSnapshot {
   return {
     id: 1, poolName: 'main', state: 'held', owner: null, requestedAt: '', acquiredAt: '', waitMillis: 0, heldMillis: 10,
-    location: 'src/app.ts:10:5', stack: [], backendPid: 1, query: null, queriesRun: 1, queriesInFlight: 0,
+    location: 'src/app.ts:10:5', locationStatus: 'found', stack: [], backendPid: 1, query: null, queriesRun: 1, queriesInFlight: 0,
     transaction: { status: 'idle', depth: 0 }, leakSuspected: false, connectionError: null, ...over,
   };
 }

@@ -153,7 +153,9 @@ describe('captureStack and formatStack', () => {
 
   test('a hideAbove function that is not on the stack leaves nothing (V8 drops every frame)', () => {
     const formatted = formatStack(captureStack(10, formatStack));
-    assert.deepEqual(formatted, { location: undefined, frames: [] });
+    assert.equal(formatted.location, undefined);
+    assert.deepEqual(formatted.frames, []);
+    assert.equal(formatted.rawFrames, 0);
   });
 
   test('the frame limit is scoped to the capture: Error.stackTraceLimit is restored', () => {
@@ -200,8 +202,12 @@ describe('captureStack and formatStack', () => {
   });
 
   test('formatStack of undefined, or of a holder without a stack, has no location and no frames', () => {
-    assert.deepEqual(formatStack(undefined), { location: undefined, frames: [] });
-    assert.deepEqual(formatStack({}), { location: undefined, frames: [] });
+    for (const holder of [undefined, {}]) {
+      const formatted = formatStack(holder);
+      assert.equal(formatted.location, undefined);
+      assert.equal(formatted.locationStatus, 'not-captured');
+      assert.deepEqual(formatted.frames, []);
+    }
   });
 
   test('formatStack tolerates a stack getter that throws', () => {
@@ -210,7 +216,120 @@ describe('captureStack and formatStack', () => {
         throw new Error('boom');
       },
     };
-    assert.deepEqual(formatStack(holder), { location: undefined, frames: [] });
+    const formatted = formatStack(holder);
+    assert.equal(formatted.location, undefined);
+    assert.deepEqual(formatted.frames, []);
+  });
+});
+
+describe('the first frame of the user\'s code', () => {
+  const ormStack = [
+    'Error',
+    '    at BoundPool.connect (/app/node_modules/pg-pool/index.js:222:10)',
+    '    at PostgresDriver.acquireConnection (/app/node_modules/kysely/dist/esm/dialect/postgres/postgres-driver.js:23:41)',
+    '    at async RuntimeDriver.acquireConnection (/app/node_modules/kysely/dist/esm/driver/runtime-driver.js:45:28)',
+    '    at async DefaultConnectionProvider.provideConnection (/app/node_modules/kysely/dist/esm/driver/default-connection-provider.js:10:28)',
+    '    at async SelectQueryBuilder.execute (/app/node_modules/kysely/dist/esm/query-builder/select-query-builder.js:521:24)',
+    '    at async SelectQueryBuilder.executeTakeFirst (/app/node_modules/kysely/dist/esm/query-builder/select-query-builder.js:534:26)',
+    '    at async SelectQueryBuilder.executeTakeFirstOrThrow (/app/node_modules/kysely/dist/esm/query-builder/select-query-builder.js:546:24)',
+    '    at async loadOrder (/app/src/orders.ts:42:17)',
+    '    at async handler (/app/src/server.ts:7:3)',
+  ].join('\n');
+
+  test('library frames under node_modules are kept in the stack but never named as the site', () => {
+    const formatted = formatStack({ stack: ormStack });
+    assert.equal(formatted.location, '/app/src/orders.ts:42:17');
+    assert.equal(formatted.locationStatus, 'found');
+    assert.equal(formatted.userFrameIndex, 7, 'the index among all raw frames, hidden ones included');
+    assert.equal(formatted.rawFrames, 9);
+    assert.ok(formatted.frames.includes('async loadOrder (/app/src/orders.ts:42:17)'));
+    assert.ok(formatted.frames.some((f) => f.includes('executeTakeFirstOrThrow')), 'a few library frames before the site stay');
+    assert.ok(!formatted.frames.some((f) => f.includes('pg-pool')), 'pg-pool frames are hidden');
+  });
+
+  test('a stack with no frame of the user\'s code says so instead of naming a library line', () => {
+    const formatted = formatStack({
+      stack: [
+        'Error',
+        '    at NodePgSession.execute (/app/node_modules/drizzle-orm/node-postgres/session.js:182:66)',
+        '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+      ].join('\n'),
+    });
+    assert.equal(formatted.location, undefined);
+    assert.equal(formatted.locationStatus, 'no-user-frame');
+    assert.equal(formatted.frames.length, 1, 'the library frame is still shown');
+  });
+
+  test('libraryFrames patterns mark the user\'s own helpers as library code', () => {
+    const stack = 'Error\n    at query (/app/src/db.ts:5:5)\n    at route (/app/src/route.ts:2:2)';
+    assert.equal(formatStack({ stack }).location, '/app/src/db.ts:5:5');
+    const formatted = formatStack({ stack }, { library: [/[\\/]db\.ts:/] });
+    assert.equal(formatted.location, '/app/src/route.ts:2:2');
+    assert.equal(formatted.frames.length, 2, 'the helper frame stays in the stack');
+  });
+
+  test('at most `keep` frames are kept, starting a few frames before the site', () => {
+    const lines = ['Error'];
+    for (let i = 0; i < 10; i++) lines.push(`    at lib${i} (/app/node_modules/orm/x.js:${i + 1}:1)`);
+    for (let i = 0; i < 10; i++) lines.push(`    at app${i} (/app/src/a.ts:${i + 1}:1)`);
+    const formatted = formatStack({ stack: lines.join('\n') }, { keep: 5 });
+    assert.equal(formatted.location, '/app/src/a.ts:1:1');
+    assert.deepEqual(
+      formatted.frames.map((f) => f.split(' ')[0]),
+      ['lib7', 'lib8', 'lib9', 'app0', 'app1'],
+    );
+  });
+});
+
+/** Runs fn through a chain of library-like frames that captureStack does not hide. */
+function deeper(fn: () => StackHolder): StackHolder {
+  return libraryHop(6, fn);
+}
+function libraryHop(n: number, fn: () => StackHolder): StackHolder {
+  return n === 0 ? fn() : libraryHop(n - 1, fn);
+}
+
+describe('learned capture depth', () => {
+  test('probes come first, then at doubling intervals', () => {
+    const policy = new StackCapturePolicy('always', 1000, 8);
+    assert.equal(policy.probeDue(0), true);
+    assert.equal(policy.probeDue(10), false);
+    assert.equal(policy.probeDue(1000), true);
+    assert.equal(policy.probeDue(2500), false);
+    assert.equal(policy.probeDue(3000), true);
+  });
+
+  test('the depth grows to reach the user frame plus a few callers, within 64', () => {
+    const policy = new StackCapturePolicy('always', 1000, 8);
+    assert.equal(policy.captureLimit, 8);
+    policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 30, userFrameIndex: 12 });
+    assert.equal(policy.captureLimit, 17);
+    policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 30, userFrameIndex: 2 });
+    assert.equal(policy.captureLimit, 17, 'never shrinks');
+    policy.learn({ location: undefined, locationStatus: 'no-user-frame', frames: [], rawFrames: 17, userFrameIndex: -1 });
+    assert.equal(policy.captureLimit, 34, 'a stack cut by the limit before any user frame doubles it');
+    policy.learn({ location: undefined, locationStatus: 'no-user-frame', frames: [], rawFrames: 5, userFrameIndex: -1 });
+    assert.equal(policy.captureLimit, 34, 'a whole stack with no user frame (a microtask) teaches nothing');
+    policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 64, userFrameIndex: 200 });
+    assert.equal(policy.captureLimit, 64);
+  });
+
+  test('a real capture through a deep library: cut short at first, the site once the depth is learned', () => {
+    function libraryCall(depth: number, limit: number): StackHolder {
+      return depth === 0 ? captureStack(limit, libraryCall) : libraryCall(depth - 1, limit);
+    }
+    function libraryEntry(limit: number): StackHolder {
+      return libraryCall(20, limit);
+    }
+    const rules = { library: [/\blibrary(Call|Entry)\b/] };
+    const policy = new StackCapturePolicy('always', 1000, 4);
+    const cut = formatStack(deeper(() => libraryEntry(policy.captureLimit)), rules);
+    assert.equal(cut.locationStatus, 'no-user-frame');
+    const probe = formatStack(deeper(() => libraryEntry(64)), rules); // @deep-site
+    assert.equal(probe.location?.replace(/:\d+$/, ''), `${THIS_FILE_SHOWN}:${lineOf('@deep-site')}`);
+    policy.learn(probe);
+    const learned = formatStack(deeper(() => libraryEntry(policy.captureLimit)), rules);
+    assert.equal(learned.locationStatus, 'found');
   });
 });
 

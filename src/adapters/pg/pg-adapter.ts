@@ -6,6 +6,7 @@ import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
 import { MAX_APPLICATION_NAME_LENGTH } from '../../core/pool-tracker-options.js';
 import type { PoolConfigSnapshot } from '../../core/pool-snapshot.js';
 import type { Lease, TransactionStatus } from '../../core/lease.js';
+import type { Owner } from '../../core/owner-context.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
 import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, PgPoolOptionsView } from './pg-types.js';
 
@@ -17,6 +18,11 @@ import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, P
  *   and foreign releases still reach pg-pool and fail exactly as they would without poolscope;
  * - each client's `query` and `emit` (own properties, set once per client) follow queries, transaction status and
  *   connection errors; an `'error'` without listeners still throws as before, because no listener is added;
+ * - a submittable (pg-cursor, pg-query-stream) is followed to its end through its own `handleReadyForQuery` and
+ *   `handleError` (own properties for the time it runs, put back after);
+ * - pg runs its callbacks in the async context of whoever opened the connection's socket, not of the caller: the
+ *   callbacks of `connect(cb)` and `query(text, cb)` are run as the caller's owner (poolscope's owner context only),
+ *   and a release running in the socket's context is never taken as a foreign release;
  * - the pool's `'connect'` and `'remove'` events count created and removed connections;
  * - unless the pool's config names its connections, `pool.options.application_name` is set (see
  *   `pgApplicationNameOf`), which pg-pool passes to every new client; connections already open keep their name.
@@ -196,6 +202,8 @@ function asPgPool(pool: unknown): PgPoolInternal {
 interface ClientWrappers {
   /** The lease holding this client now (read by the query wrapper instead of a Map lookup). */
   lease: Lease | undefined;
+  /** The owner in whose async context pg runs this client's socket callbacks (current when it connected). */
+  driverOwner: Owner | undefined;
   readonly hadOwnQuery: boolean;
   readonly hadOwnEmit: boolean;
   readonly query: PgClientInternal['query'];
@@ -218,7 +226,9 @@ class PgPoolAdapter implements PoolAdapter {
     if (this.#detached) return;
     try {
       this.#lastCreated = client;
-      this.#wrapClient(client);
+      const record = this.#wrapClient(client);
+      // pg-pool emits 'connect' from the client's connect callback, i.e. in its socket's async context.
+      record.driverOwner = this.#tracker?.currentOwner();
       this.#tracker?.connectionCreated();
     } catch (error) {
       this.#report(error);
@@ -401,7 +411,7 @@ class PgPoolAdapter implements PoolAdapter {
     }
     if (typeof callback === 'function') {
       const result = original.call(thisArg, function poolscopeConnected(err, client, done) {
-        return settle(lease, arguments.length, err, client, done, callback);
+        return settle(lease, arguments.length, err, client, done, callback, true);
       });
       this.#afterConnectCall(tracker);
       return result;
@@ -410,10 +420,18 @@ class PgPoolAdapter implements PoolAdapter {
     const PromiseImpl = this.#pool.Promise ?? Promise;
     const promise = new PromiseImpl<PgClientInternal>((resolve, reject) => {
       original.call(thisArg, (err, client, done) =>
-        settle(lease, 3, err, client, done, (settledErr, settledClient) => {
-          if (settledErr) reject(settledErr);
-          else resolve(settledClient as PgClientInternal);
-        }),
+        settle(
+          lease,
+          3,
+          err,
+          client,
+          done,
+          (settledErr, settledClient) => {
+            if (settledErr) reject(settledErr);
+            else resolve(settledClient as PgClientInternal);
+          },
+          false,
+        ),
       );
     });
     this.#afterConnectCall(tracker);
@@ -430,8 +448,10 @@ class PgPoolAdapter implements PoolAdapter {
   }
 
   /**
-   * pg's connect callback arrived (with `argc` arguments); records it and calls the caller's callback. An arrow
-   * field, so the `function` wrapper handed to pg (which needs `arguments.length`) can call it without `this`.
+   * pg's connect callback arrived (with `argc` arguments); records it and calls the caller's callback, as the
+   * caller's owner when `asOwner` (pg may call it in another request's context: the one whose release freed the
+   * connection). An arrow field, so the `function` wrapper handed to pg (which needs `arguments.length`) can call it
+   * without `this`.
    */
   readonly #settle = (
     lease: Lease,
@@ -440,12 +460,16 @@ class PgPoolAdapter implements PoolAdapter {
     client: PgClientInternal | undefined,
     done: ((release?: unknown) => void) | undefined,
     callback: PgConnectCallback,
+    asOwner: boolean,
   ): void => {
     const tracker = this.#tracker;
     if (err || client === undefined || tracker === undefined || this.#detached) {
       if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
       // Exactly what pg passed: 1 argument on some errors, 3 on others.
-      if (argc <= 1) callback(err);
+      if (asOwner && tracker !== undefined) {
+        if (argc <= 1) tracker.runAsOwner(lease.owner, callback, err);
+        else tracker.runAsOwner(lease.owner, callback, err, client, done);
+      } else if (argc <= 1) callback(err);
       else callback(err, client, done);
       return;
     }
@@ -462,7 +486,8 @@ class PgPoolAdapter implements PoolAdapter {
     } catch (error) {
       this.#report(error);
     }
-    callback(undefined, client, release);
+    if (asOwner) tracker.runAsOwner(lease.owner, callback, undefined, client, release);
+    else callback(undefined, client, release);
   }
 
   #failed(tracker: PoolTracker, lease: Lease, err: Error): void {
@@ -498,9 +523,12 @@ class PgPoolAdapter implements PoolAdapter {
       if (record.lease === lease) record.lease = undefined;
       let passed = err;
       try {
-        const verdict = tracker.releaseStarted(lease, transactionStatusOf(client), Boolean(err), release);
+        const verdict = tracker.releaseStarted(lease, transactionStatusOf(client), Boolean(err), release, record.driverOwner);
         if (verdict.destroy && !err) {
           passed = new Error('poolscope: connection destroyed because it was released inside a transaction');
+        } else if (verdict.rollback && !err) {
+          this.#rollbackThenRelease(client, original);
+          return undefined;
         }
       } catch (error) {
         this.#report(error);
@@ -508,6 +536,25 @@ class PgPoolAdapter implements PoolAdapter {
       return original(passed);
     };
     return release;
+  }
+
+  /**
+   * `onDirtyRelease: 'rollback'`: ROLLBACK on the released connection (untracked: the lease is over), then pg-pool's
+   * release; a connection whose ROLLBACK fails is destroyed. pg-pool counts it as checked out until then.
+   */
+  #rollbackThenRelease(client: PgClientInternal, release: (err?: unknown) => void): void {
+    const settle = (error: unknown): void => {
+      try {
+        release(error ? new Error('poolscope: connection destroyed because ROLLBACK after a dirty release failed', { cause: error }) : undefined);
+      } catch (releaseError) {
+        this.#report(releaseError);
+      }
+    };
+    try {
+      client.query('ROLLBACK', (error: unknown) => settle(error));
+    } catch (error) {
+      settle(error);
+    }
   }
 
   // ---- per-client wrappers ------------------------------------------------------------------------------------
@@ -530,6 +577,7 @@ class PgPoolAdapter implements PoolAdapter {
     };
     const record: ClientWrappers = {
       lease: undefined,
+      driverOwner: undefined,
       hadOwnQuery: Object.hasOwn(client, 'query'),
       hadOwnEmit: Object.hasOwn(client, 'emit'),
       query,
@@ -556,26 +604,34 @@ class PgPoolAdapter implements PoolAdapter {
 
     const started = tracker.now();
     let text: string | undefined;
-    let submittable = false;
+    let submittable: Submittable | undefined;
     if (typeof config === 'string') text = config;
     else if (config !== null && typeof config === 'object') {
-      const c = config as { text?: unknown; submit?: unknown };
+      const c = config as Submittable;
       if (typeof c.text === 'string') text = c.text;
-      submittable = typeof c.submit === 'function';
+      if (typeof c.submit === 'function') {
+        submittable = c;
+        // pg-query-stream keeps its text on its cursor.
+        if (text === undefined && typeof c.cursor?.text === 'string') text = c.cursor.text;
+      }
     }
-    // Completion is followed for callback and promise forms; submittables (cursors, streams) only count and name
-    // their query, since they need not signal an end.
+    // Completion is followed for callback and promise forms, and for submittables (cursors, streams) through the
+    // handlers pg calls when they end; one that lacks them is only counted and named.
+    const followed = submittable === undefined || isFollowable(submittable);
     let userCallback: ((err: unknown, res: unknown) => unknown) | undefined;
-    if (!submittable) {
+    if (submittable === undefined) {
       if (typeof values === 'function') userCallback = values as typeof userCallback;
       else if (typeof callback === 'function') userCallback = callback as typeof userCallback;
     }
     try {
-      tracker.queryStarted(lease, text, started, !submittable);
+      tracker.queryStarted(lease, text, started, followed);
     } catch (error) {
       this.#report(error);
     }
+    let finished = false;
     const finish = (ok: boolean) => {
+      if (finished) return;
+      finished = true;
       try {
         tracker.queryFinished(lease, started, ok, transactionStatusOf(client));
       } catch (error) {
@@ -584,23 +640,27 @@ class PgPoolAdapter implements PoolAdapter {
     };
     if (userCallback !== undefined) {
       const user = userCallback;
-      // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments.
+      const owner = tracker.currentOwner();
+      // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments; run as the
+      // owner that sent the query (pg calls it in the socket's async context).
       const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown): unknown {
         finish(!err);
         // eslint-disable-next-line prefer-rest-params -- the user's callback gets pg's exact arguments
-        return Reflect.apply(user, this, arguments);
+        return tracker.runAsOwner(owner, Reflect.apply, user, this, arguments);
       };
       if (typeof values === 'function') values = wrappedCallback;
       else callback = wrappedCallback;
+    } else if (submittable !== undefined && followed) {
+      followSubmittable(submittable, finish);
     }
     let result: unknown;
     try {
       result = original.call(thisArg, config, values, callback);
     } catch (error) {
-      if (!submittable) finish(false);
+      if (followed) finish(false);
       throw error;
     }
-    if (userCallback === undefined && !submittable) {
+    if (userCallback === undefined && submittable === undefined) {
       if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
         (result as Promise<unknown>).then(
           () => finish(true),
@@ -626,6 +686,55 @@ class PgPoolAdapter implements PoolAdapter {
   #report(error: unknown): void {
     this.#tracker?.reportInternalError(error);
   }
+}
+
+/** A query object pg runs itself (pg-cursor, pg-query-stream, pg's Query): it gets the protocol's messages. */
+interface Submittable {
+  text?: unknown;
+  submit?: unknown;
+  cursor?: { text?: unknown };
+  handleReadyForQuery?: (...args: unknown[]) => unknown;
+  handleError?: (...args: unknown[]) => unknown;
+}
+
+function isFollowable(submittable: Submittable): boolean {
+  return typeof submittable.handleReadyForQuery === 'function' && typeof submittable.handleError === 'function';
+}
+
+/**
+ * Calls `finish` when pg is done with `submittable`: at its ReadyForQuery (success, after the cursor was read to
+ * its end or closed) or its error (a server error, or the connection dying). Before the submittable's own handler
+ * runs, so a release in its 'end' listener sees nothing in flight. Its own properties are put back after.
+ */
+function followSubmittable(submittable: Submittable, finish: (ok: boolean) => void): void {
+  const target = submittable as Required<Pick<Submittable, 'handleReadyForQuery' | 'handleError'>>;
+  const ready = target.handleReadyForQuery;
+  const failed = target.handleError;
+  const ownReady = Object.hasOwn(submittable, 'handleReadyForQuery');
+  const ownError = Object.hasOwn(submittable, 'handleError');
+  const end = (ok: boolean): void => {
+    if (target.handleReadyForQuery === followedReady) {
+      if (ownReady) target.handleReadyForQuery = ready;
+      else delete (submittable as Partial<Submittable>).handleReadyForQuery;
+    }
+    if (target.handleError === followedError) {
+      if (ownError) target.handleError = failed;
+      else delete (submittable as Partial<Submittable>).handleError;
+    }
+    finish(ok);
+  };
+  const followedReady = function poolscopeSubmittableReady(this: unknown): unknown {
+    end(true);
+    // eslint-disable-next-line prefer-rest-params -- pg's exact arguments
+    return Reflect.apply(ready, this, arguments);
+  };
+  const followedError = function poolscopeSubmittableError(this: unknown): unknown {
+    end(false);
+    // eslint-disable-next-line prefer-rest-params -- pg's exact arguments
+    return Reflect.apply(failed, this, arguments);
+  };
+  target.handleReadyForQuery = followedReady;
+  target.handleError = followedError;
 }
 
 function restore(client: PgClientInternal, key: 'query' | 'emit', hadOwn: boolean): void {
