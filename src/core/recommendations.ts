@@ -199,7 +199,7 @@ export function fixMisuse({ stats }: PoolRecommendationInput): Recommendation | 
   const found: [number, string, string][] = [
     [c.leaksSuspected, 'suspected leak(s)', 'Release every checkout in a finally block, or use withClient/withTransaction, which always release'],
     [c.ownerEndedHolding, 'request(s)/job(s) ended still holding a connection', 'Await every database call before the request ends; release in finally'],
-    [c.dirtyReleases, 'dirty release(s) (returned inside a transaction)', 'COMMIT or ROLLBACK before release(), or use withTransaction; set destroyDirtyReleases meanwhile'],
+    [c.dirtyReleases, 'dirty release(s) (returned inside a transaction)', "COMMIT or ROLLBACK before release(), or use withTransaction; set onDirtyRelease: 'rollback' meanwhile"],
     [c.releasesInFlight, 'release(s) with a query still running (a missing await)', 'Await every query before release()'],
     [c.doubleReleases, 'double release(s)', 'Release each checkout exactly once (one finally block, not one per branch)'],
     [c.foreignReleases, 'foreign release(s) (a stale client released after it was handed to someone else)', 'Drop references to a client once it is released'],

@@ -3,6 +3,8 @@ import { Inspector } from '../core/inspector.js';
 import type { PoolTracker } from '../core/pool-tracker.js';
 import { trackPgPool } from '../adapters/pg/pg-adapter.js';
 import type { PgClientOf } from '../adapters/pg/pg-types.js';
+import type { GuardedCheckout } from '../adapters/pg/pg-guarded-checkout.js';
+import { guardedCheckout } from '../adapters/pg/pg-guarded-checkout.js';
 import type { EvictionCandidate } from './eviction-policy.js';
 import { isBusy, planEviction } from './eviction-policy.js';
 import { quoteIdentifier, tenantDatabaseName } from './tenant-id.js';
@@ -137,6 +139,18 @@ interface PoolView {
 
 function view(pool: TenantPgPool): PoolView {
   return pool as unknown as PoolView;
+}
+
+/**
+ * Checks a connection out and returns it (a new pool's first connection, or a suspect pool's check). Listens for
+ * 'error' from the hand-over on: a session that ended right away is destroyed and fails the check instead of
+ * crashing the process.
+ */
+async function checkOneConnection(pool: TenantPgPool): Promise<void> {
+  const checkout = await guardedCheckout<ClientView>(view(pool));
+  const sessionError = checkout.sessionError;
+  checkout.release();
+  if (sessionError !== undefined) throw sessionError;
 }
 
 type EntryState = 'admitting' | TenantPoolState;
@@ -349,36 +363,32 @@ export class TenantPools<P extends TenantPgPool = TenantPgPool> {
     let entryUsed: TenantEntry<P> | undefined;
     const pending = await this.#use(tenantId, (pool, entry) => {
       entryUsed = entry;
-      return { client: view(pool).connect() };
+      // pg-pool listens for 'error' only on idle clients: a checked-out client whose session is terminated would
+      // emit 'error' with no listener and crash the process. guardedCheckout listens from inside pg's hand-over
+      // callback (not after an await: pg can hand the client over and parse a FATAL in the same synchronous pass)
+      // until the release; started here, in the same tick as the entry check, like before.
+      return { checkout: guardedCheckout<ClientView>(view(pool), (error) => this.#noteFailure(entry, error)) };
     });
-    let client: ClientView;
+    let checkout: GuardedCheckout<ClientView>;
     try {
-      client = await pending.client;
+      checkout = await pending.checkout;
     } catch (error) {
       if (entryUsed !== undefined) this.#noteFailure(entryUsed, error);
       throw error;
     }
-    // pg-pool listens for 'error' only on idle clients: a checked-out client whose session is terminated would emit
-    // 'error' with no listener and crash the process. Listen while the client is lent out here.
-    let sessionError: Error | undefined;
-    const onClientError = (error: Error): void => {
-      sessionError ??= error;
-      if (entryUsed !== undefined) this.#noteFailure(entryUsed, error);
-    };
-    client.on('error', onClientError);
     let failed: unknown;
     try {
-      return await fn(client as unknown as PgClientOf<P>);
+      return await fn(checkout.client as unknown as PgClientOf<P>);
     } catch (error) {
       failed = error;
       if (entryUsed !== undefined) this.#noteFailure(entryUsed, error);
       throw error;
     } finally {
-      client.removeListener('error', onClientError);
       // A connection whose session failed is destroyed rather than returned.
       const broken =
-        sessionError ?? (failed !== undefined && CONNECTION_FAILURE_CODES.has(errorCode(failed) ?? '') ? (failed as Error) : undefined);
-      client.release(broken);
+        checkout.sessionError ??
+        (failed !== undefined && CONNECTION_FAILURE_CODES.has(errorCode(failed) ?? '') ? (failed as Error) : undefined);
+      checkout.release(broken);
     }
   }
 
@@ -666,8 +676,7 @@ export class TenantPools<P extends TenantPgPool = TenantPgPool> {
     }
     if (options.verifyOnOpen) {
       try {
-        const client = await view(pool).connect();
-        client.release();
+        await checkOneConnection(pool);
       } catch (error) {
         this.#counters.connectFailures += 1;
         await this.#retire(entry, 'connect-failed');
@@ -804,8 +813,7 @@ export class TenantPools<P extends TenantPgPool = TenantPgPool> {
       const pool = entry.pool;
       if (pool === undefined) return;
       try {
-        const client = await view(pool).connect();
-        client.release();
+        await checkOneConnection(pool);
         entry.suspect = undefined;
       } catch (error) {
         this.#markBroken(entry, error);

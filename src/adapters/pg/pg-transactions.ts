@@ -1,10 +1,15 @@
 import { OptionsError, TransactionRollbackError } from '../../errors.js';
+import { guardedCheckout } from './pg-guarded-checkout.js';
 import type { PgClientOf, PgConnectable, PgPoolClientLike, PgQueryable } from './pg-types.js';
 
 /**
- * Checkout helpers that cannot leak: the release is in a `finally`, the transaction is rolled back on a throw, and
- * nesting on the same client uses savepoints. They work on any pg pool, tracked or not; when tracked, poolscope
- * follows the depth from the BEGIN / SAVEPOINT / RELEASE / ROLLBACK TO / COMMIT they send.
+ * Checkout helpers that cannot leak: the client is released whatever happens, the transaction is rolled back on a
+ * throw, and nesting on the same client uses savepoints. They work on any pg pool, tracked or not; when tracked,
+ * poolscope follows the depth from the BEGIN / SAVEPOINT / RELEASE / ROLLBACK TO / COMMIT they send.
+ *
+ * They cannot crash the process either: while a helper lends a client out, the client has an `'error'` listener,
+ * attached in pg's own hand-over callback (see pg-guarded-checkout.ts). A session that ends meanwhile (FATAL 57P01
+ * from pg_terminate_backend, a server restart) is reported to the caller instead, and its connection is destroyed.
  */
 
 /** Isolation levels accepted by `withTransaction` (sent as written; nothing else is). */
@@ -22,7 +27,10 @@ export interface TransactionOptions {
 const DEPTH = Symbol.for('poolscope.pg.savepointDepth');
 
 /**
- * Checks out a client, runs `fn` with it and releases it whatever happens. Resolves or rejects like `fn`.
+ * Checks out a client, runs `fn` with it and releases it whatever happens. Resolves or rejects like `fn`, except
+ * that when the client's session ended while `fn` ran (the client emitted `'error'`, e.g. FATAL 57P01 after
+ * pg_terminate_backend) and `fn` itself resolved, it rejects with that session error. The broken connection is
+ * released with the error, so pg-pool destroys it (likewise when `fn` rejects with a FATAL error).
  *
  * ```ts
  * const rows = await withClient(pool, async (client) => (await client.query('SELECT 1')).rows);
@@ -30,12 +38,18 @@ const DEPTH = Symbol.for('poolscope.pg.savepointDepth');
  */
 export async function withClient<P extends PgConnectable, T>(pool: P, fn: (client: PgClientOf<P>) => Promise<T> | T): Promise<T> {
   requireFunction(fn, 'withClient');
-  const client = (await pool.connect()) as PgClientOf<P> & PgPoolClientLike;
+  const checkout = await guardedCheckout<PgClientOf<P> & PgPoolClientLike>(pool);
+  let result: T;
   try {
-    return await fn(client);
-  } finally {
-    client.release();
+    result = await fn(checkout.client);
+  } catch (error) {
+    checkout.release(sessionEndedBy(error));
+    throw error;
   }
+  const sessionError = checkout.sessionError;
+  checkout.release();
+  if (sessionError !== undefined) throw sessionError;
+  return result;
 }
 
 /**
@@ -46,6 +60,12 @@ export async function withClient<P extends PgConnectable, T>(pool: P, fn: (clien
  * - Given a client already in a transaction (from an enclosing `withTransaction`): a SAVEPOINT, released on
  *   success and rolled back to on a throw, so an inner failure can be caught without losing the outer work.
  * - Given a client outside a transaction: BEGIN / COMMIT on it; the caller keeps (and releases) the client.
+ *
+ * Given a pool, a session that ends while the client is lent out (the client emits `'error'`) never crashes the
+ * process: the connection is destroyed, and when it was the helper's own BEGIN / COMMIT / ROLLBACK that failed
+ * because of it, the promise rejects with the session's error (FATAL 57P01, ...) rather than pg's "not queryable".
+ * A rejection of `fn` is kept as it is (or as a TransactionRollbackError when ROLLBACK fails, as always). A session
+ * that ends only after COMMIT succeeded does not undo the commit: the promise resolves.
  *
  * ```ts
  * await withTransaction(pool, async (tx) => {
@@ -72,19 +92,32 @@ export async function withTransaction<T>(
   requireFunction(fn, 'withTransaction');
   const beginStatement = begin(options);
   if (isClient(poolOrClient)) return runOnClient(poolOrClient, fn, beginStatement);
-  const client = (await poolOrClient.connect()) as PgPoolClientLike;
-  let destroyWith: Error | undefined;
+  const checkout = await guardedCheckout<PgPoolClientLike>(poolOrClient);
+  const client = checkout.client;
+  let fnRejected = false;
+  const run = async (lent: PgPoolClientLike): Promise<T> => {
+    try {
+      return await fn(lent);
+    } catch (error) {
+      fnRejected = true;
+      throw error;
+    }
+  };
+  let result: T;
   try {
     // A fresh checkout belongs to no transaction. If a previous holder returned it inside one (a dirty release,
     // which poolscope reports), that stale transaction is rolled back so this one starts clean.
     if (inTransaction(client)) await client.query('ROLLBACK');
-    return await runOnClient(client, fn, beginStatement);
+    result = await runOnClient(client, run, beginStatement);
   } catch (error) {
-    if (error instanceof TransactionRollbackError) destroyWith = error;
+    // A failed ROLLBACK leaves the transaction open: destroy the connection rather than return it.
+    checkout.release(error instanceof TransactionRollbackError ? error : sessionEndedBy(error));
+    const sessionError = checkout.sessionError;
+    if (!fnRejected && sessionError !== undefined) throw sessionError;
     throw error;
-  } finally {
-    client.release(destroyWith);
   }
+  checkout.release();
+  return result;
 }
 
 /** The savepoint depth poolscope's helpers opened on `client` (0 outside a nested withTransaction). */
@@ -171,6 +204,16 @@ function begin(options: TransactionOptions): string {
     parts.push(options.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE');
   }
   return parts.join(' ');
+}
+
+/**
+ * `error` when it says the server ended the session (severity FATAL or PANIC: pg_terminate_backend, shutdown), so
+ * the connection is released with it and destroyed; the 'error' pg emits for the closed socket may come only later.
+ */
+function sessionEndedBy(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const severity = (error as { severity?: unknown }).severity;
+  return severity === 'FATAL' || severity === 'PANIC' ? error : undefined;
 }
 
 function requireFunction(fn: unknown, helper: string): void {
