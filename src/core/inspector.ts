@@ -194,6 +194,7 @@ export class Inspector {
       storeSnapshot: (snapshot) => this.#storeSnapshot(snapshot),
       nextSnapshotId: () => this.#nextSnapshotId++,
       onError: this.#onError,
+      checkoutAfterOwnerEnded: (lease) => this.#checkOwnerEnd([lease], lease.owner),
     });
     this.#trackers.set(resolved.name, tracker);
     if (this.#bus.wants('pool-tracked')) this.#bus.emit({ type: 'pool-tracked', poolName: resolved.name, driver: adapter.driver });
@@ -284,7 +285,8 @@ export class Inspector {
   /**
    * Runs `fn` as `owner`: every checkout inside (on any tracked pool, through any await) is attributed to it. When
    * `fn` returns (or its promise settles), the owner ends, and leases it still holds after the grace period are
-   * reported as `owner-ended-holding`.
+   * reported as `owner-ended-holding`. A promise is returned as it is; any other thenable (a query builder that
+   * runs when awaited) is awaited once, and the promise of that run is returned, so its query runs once.
    */
   runAs<T>(owner: string | OwnerOptions, fn: () => T): T {
     const options = typeof owner === 'string' ? { label: owner } : owner;
@@ -299,11 +301,25 @@ export class Inspector {
       this.#owners.end(scope);
       throw error;
     }
-    if (isPromiseLike(result)) {
+    if (result instanceof Promise) {
       result.then(
         () => this.#owners.end(scope),
         () => this.#owners.end(scope),
       );
+    } else if (isPromiseLike(result)) {
+      // A thenable that is not a promise may run its work on each then() (Knex builders, Drizzle and Prisma
+      // queries): call it once, and hand the caller the promise of that one run.
+      const end = () => this.#owners.end(scope);
+      return result.then(
+        (value) => {
+          end();
+          return value;
+        },
+        (error: unknown) => {
+          end();
+          throw error;
+        },
+      ) as T;
     } else {
       this.#owners.end(scope);
     }
@@ -454,7 +470,12 @@ export class Inspector {
   #ownerEnded(owner: Owner): void {
     const held = owner.held;
     if (held === undefined || held.size === 0 || this.#closed) return;
-    const leases: Lease[] = [...held];
+    this.#checkOwnerEnd([...held], owner);
+  }
+
+  /** Reports `leases` of the ended `owner` still held after the grace period. */
+  #checkOwnerEnd(leases: readonly Lease[], owner: Owner | undefined): void {
+    if (owner === undefined || this.#closed) return;
     let grace = 0;
     for (const lease of leases) grace = Math.max(grace, this.#trackers.get(lease.poolName)?.options.ownerEndGraceMillis ?? 0);
     const timer = setTimeout(() => {

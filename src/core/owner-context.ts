@@ -56,7 +56,7 @@ export class Owner {
 
 /** Creates, runs and ends owner scopes for one inspector. */
 export class OwnerContext {
-  readonly #storage = new AsyncLocalStorage<Owner>();
+  readonly #storage = new AsyncLocalStorage<Owner | undefined>();
   readonly #clock: Clock;
   readonly #onEnd: (owner: Owner) => void;
   #nextId = 1;
@@ -88,7 +88,8 @@ export class OwnerContext {
    */
   runWith<A extends unknown[], R>(owner: Owner | undefined, fn: (...args: A) => R, ...args: A): R {
     if (this.#storage.getStore() === owner) return fn(...args);
-    return owner === undefined ? this.#storage.exit(fn, ...args) : this.#storage.run(owner, fn, ...args);
+    // run(undefined), not exit(): in Node 20 exit() disables and re-enables the storage's hooks on every call.
+    return this.#storage.run(owner, fn, ...args);
   }
 
   /** Marks the owner ended and lets the inspector check what it still holds. Idempotent. */

@@ -41,6 +41,8 @@ export interface TrackerContext {
   readonly storeSnapshot: (snapshot: PoolSnapshot) => void;
   readonly nextSnapshotId: () => number;
   readonly onError: (error: unknown) => void;
+  /** A checkout completed for an owner that had already ended (it asked before ending): check it after the grace. */
+  readonly checkoutAfterOwnerEnded: (lease: Lease) => void;
 }
 
 /** What `release` decided (for a dirty release, per `onDirtyRelease`). */
@@ -190,7 +192,10 @@ export class PoolTracker {
       if (created) this.#notifyDuration('create_time', waited);
     }
     const owner = lease.owner;
-    if (owner !== undefined) (owner.held ??= new Set()).add(lease);
+    if (owner !== undefined) {
+      (owner.held ??= new Set()).add(lease);
+      if (owner.endedAt !== undefined) this.#ctx.checkoutAfterOwnerEnded(lease);
+    }
     if (this.#bus.wants('lease-acquired')) {
       this.#bus.emit({ type: 'lease-acquired', poolName: this.name, lease: this.#view(lease, now) });
     }

@@ -96,6 +96,22 @@ describe('2. owner ended while holding', () => {
     assert.match(event.message, /request "GET \/orders" ended while still holding lease #\d+ of pool "main"/);
   });
 
+  test('a checkout that completes after its owner ended (asked for, not awaited) is reported too', async () => {
+    const pool = res.pool(db.url, { max: 2 });
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'main', ownerEndGraceMillis: 50 });
+    const reported = nextEvent(inspector, 'owner-ended-holding');
+    let pending!: Promise<{ release(): void }>;
+    inspector.runAs({ label: 'job fire-and-forget', kind: 'job' }, () => {
+      pending = pool.connect(); // @not-awaited
+    });
+    const client = await pending;
+    const event = await reported;
+    assert.equal(event.owner.label, 'job fire-and-forget');
+    assert.ok(isAt(event.lease.location, siteOf(here, '@not-awaited')), `location was ${event.lease.location}`);
+    client.release();
+  });
+
   test('early return, seen through the HTTP owner middleware; a correct handler is not reported', async () => {
     const pool = res.pool(db.url, { max: 2 });
     const inspector = res.inspector();

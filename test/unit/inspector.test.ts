@@ -372,6 +372,23 @@ describe('runAs()', () => {
     assert.equal(tracker.snapshot().holders[0]?.owner?.ended, true);
   });
 
+  test('a thenable that is not a promise (a query builder) is awaited once: its work runs once', async (t) => {
+    const { inspector } = newInspector(t);
+    let runs = 0;
+    // Like a Knex builder or a Drizzle query: each then() runs the query again.
+    const builder = {
+      then<R>(onFulfilled: (value: string) => R, onRejected?: (error: unknown) => R): Promise<R> {
+        runs += 1;
+        return Promise.resolve(`row ${runs}`).then(onFulfilled, onRejected);
+      },
+    };
+    const result = await inspector.runAs('job lazy', () => builder);
+    assert.equal(result, 'row 1');
+    assert.equal(runs, 1, 'the query ran once, not once for runAs and once for the caller');
+    const failing = { then: (_: unknown, onRejected: (error: unknown) => unknown) => Promise.reject(new Error('boom')).then(undefined, onRejected) };
+    await assert.rejects(Promise.resolve(inspector.runAs('job failing', () => failing as PromiseLike<never>)), /boom/);
+  });
+
   test('nested: the inner owner is current inside it', (t) => {
     const { inspector } = newInspector(t);
     inspector.runAs('outer', () => {

@@ -1,0 +1,273 @@
+// Drizzle (drizzle-orm's node-postgres driver, `drizzle({ client: pool })`) over a tracked pg.Pool on a real
+// PostgreSQL, asserted on what a user sees: the same rows as on an untracked pool, leases owned by the job and
+// placed at the test's line or at no user frame (Drizzle runs a query from `then()` when it is awaited, in a
+// microtask with no frame of the caller), never at a Drizzle frame; transaction status and depth inside
+// transactions and savepoints; no false detection; counters that add up; a deliberate leak reported once.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import { and, asc, eq, gt, TransactionRollbackError } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { integer, pgTable, serial, text } from 'drizzle-orm/pg-core';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
+import {
+  assertCountersSettled,
+  assertLeakAttributed,
+  assertNoDetections,
+  assertSiteOrNone,
+  gate,
+  ITEMS_TABLE_SQL,
+  type ItemRow,
+  ORM_OWNER,
+  onlyHolder,
+  SiteRecorder,
+  siteText,
+  trackedOrmPool,
+  warmUp,
+} from '../support/orm-test-kit.js';
+
+const items = pgTable('items', {
+  id: serial('id').primaryKey(),
+  run: text('run').notNull(),
+  label: text('label').notNull(),
+  n: integer('n').notNull(),
+});
+const row = { label: items.label, n: items.n };
+
+type Db = NodePgDatabase;
+
+let db: TestDatabase;
+const res = new TestResources();
+const here = import.meta.url;
+
+before(async () => {
+  db = await createTestDatabase('orm_drizzle');
+  const setup = await res.client(db.url);
+  await setup.query(ITEMS_TABLE_SQL);
+  await res.closeAll();
+});
+afterEach(() => res.closeAll());
+after(() => db?.drop());
+
+function drizzleOver(pool: pg.Pool): Db {
+  return drizzle({ client: pool });
+}
+
+function untracked(max: number): Db {
+  return drizzleOver(res.pool(db.url, { max }));
+}
+
+function rowsOf(d: Db, run: string): Promise<ItemRow[]> {
+  return d.select(row).from(items).where(eq(items.run, run)).orderBy(asc(items.label));
+}
+
+// ---- the workloads: the same code on the tracked and the untracked pool ------------------------------------------
+
+async function selectsAndInserts(d: Db, run: string, sites?: SiteRecorder): Promise<unknown> {
+  const insert = d
+    .insert(items)
+    .values([
+      { run, label: 'a', n: 1 },
+      { run, label: 'b', n: 2 },
+      { run, label: 'c', n: 3 },
+    ])
+    .returning(row);
+  const inserted = await insert; // @drizzle-insert
+  sites?.step('@drizzle-insert');
+  const select = d.select(row).from(items).where(eq(items.run, run)).orderBy(asc(items.label));
+  const selected = await select; // @drizzle-select
+  sites?.step('@drizzle-select');
+  const filtered = d.select(row).from(items).where(and(eq(items.run, run), gt(items.n, 1))).orderBy(asc(items.n)).limit(1);
+  const first = await filtered.execute(); // @drizzle-execute
+  sites?.step('@drizzle-execute');
+  const update = d.update(items).set({ n: 20 }).where(and(eq(items.run, run), eq(items.label, 'b'))).returning(row);
+  const updated = await update; // @drizzle-update
+  sites?.step('@drizzle-update');
+  return { inserted, selected, first, updated, after: await rowsOf(d, run) };
+}
+
+/** Checks made inside the transactions on the tracked pool (no-op on the untracked one). */
+type Probe = (point: 'outer' | 'savepoint' | 'released' | 'rolled-back-to') => void;
+
+async function transactions(d: Db, run: string, probe: Probe = () => undefined): Promise<void> {
+  await d.transaction(async (tx) => { // @drizzle-transaction
+    await tx.insert(items).values({ run, label: 'outer', n: 1 });
+    probe('outer');
+    await tx.transaction(async (inner) => {
+      await inner.insert(items).values({ run, label: 'inner', n: 2 });
+      probe('savepoint');
+    });
+    probe('released');
+    await assert.rejects(
+      tx.transaction(async (doomed) => {
+        await doomed.insert(items).values({ run, label: 'doomed-savepoint', n: 3 });
+        doomed.rollback();
+      }),
+      TransactionRollbackError,
+    );
+    // Drizzle issues ROLLBACK TO SAVEPOINT and no RELEASE: the savepoint stays established (PostgreSQL's rule).
+    probe('rolled-back-to');
+  });
+
+  await assert.rejects(
+    d.transaction(async (tx) => {
+      await tx.insert(items).values({ run, label: 'thrown', n: 4 });
+      throw new Error('roll this transaction back');
+    }),
+    /roll this transaction back/,
+  );
+  await assert.rejects(
+    d.transaction(async (tx) => {
+      await tx.insert(items).values({ run, label: 'rolled-back', n: 5 });
+      tx.rollback();
+    }),
+    TransactionRollbackError,
+  );
+}
+
+function concurrentQueries(d: Db, run: string): Promise<unknown[]> {
+  const queries = Array.from({ length: 50 }, (_, i) =>
+    i % 2 === 0
+      ? d.select(row).from(items).where(and(eq(items.run, run), eq(items.n, i)))
+      : d.insert(items).values({ run, label: `c${i}`, n: i }).returning(row),
+  );
+  return Promise.all(queries.map((query) => query.execute())); // @drizzle-concurrent
+}
+
+async function seed(d: Db, run: string): Promise<void> {
+  await d.insert(items).values(Array.from({ length: 25 }, (_, j) => ({ run, label: `s${j * 2}`, n: j * 2 })));
+}
+
+// ---- tests ------------------------------------------------------------------------------------------------------
+
+describe('Drizzle over a tracked pool', () => {
+  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', async (t) => {
+    const expected = await selectsAndInserts(untracked(5), 'basic-bare');
+    const tracked = trackedOrmPool(res, db.url, 5);
+    const sites = new SiteRecorder(tracked);
+    const actual = await tracked.inspector.runAs(ORM_OWNER, () => selectsAndInserts(drizzleOver(tracked.pool), 'basic-tracked', sites));
+
+    assert.deepEqual(actual, expected, 'the same results through the tracked pool');
+    for (const line of sites.describe(here, 'drizzle')) t.diagnostic(line);
+    sites.assertSites(here, 'drizzle');
+    assertNoDetections(tracked.detections);
+    assertCountersSettled(tracked.inspector);
+  });
+
+  test('transactions and savepoints: status and depth on the lease; rollbacks leave the same rows as untracked', async (t) => {
+    const bare = untracked(2);
+    await transactions(bare, 'tx-bare');
+    const expected = await rowsOf(bare, 'tx-bare');
+    assert.deepEqual(
+      expected.map((r) => r.label),
+      ['inner', 'outer'],
+      'savepoint kept, savepoint rolled back, transactions rolled back',
+    );
+
+    const tracked = trackedOrmPool(res, db.url, 2);
+    const { inspector } = tracked;
+    const seen: Record<string, unknown> = {};
+    const locations: Record<string, string | null> = {};
+    const probe: Probe = (point) => {
+      const holder = onlyHolder(inspector);
+      seen[point] = { ...holder.transaction, owner: holder.owner?.label };
+      locations[point] = holder.location;
+    };
+    await inspector.runAs(ORM_OWNER, () => transactions(drizzleOver(tracked.pool), 'tx-tracked', probe));
+
+    assert.deepEqual(await rowsOf(drizzleOver(tracked.pool), 'tx-tracked'), expected);
+    assert.deepEqual(seen, {
+      outer: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
+      savepoint: { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
+      released: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
+      'rolled-back-to': { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
+    });
+    const site = siteOf(here, '@drizzle-transaction');
+    t.diagnostic(`drizzle @drizzle-transaction (${site}) reported at: ${locations.outer}`);
+    for (const point of Object.keys(seen)) assertSiteOrNone(locations[point] ?? null, site, `transaction() (${point})`);
+    assertNoDetections(tracked.detections);
+    assertCountersSettled(inspector);
+  });
+
+  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', async (t) => {
+    const bare = untracked(5);
+    await seed(bare, 'many-bare');
+    const expected = await concurrentQueries(bare, 'many-bare');
+
+    const tracked = trackedOrmPool(res, db.url, 5);
+    const d = drizzleOver(tracked.pool);
+    await seed(d, 'many-tracked');
+    await warmUp(tracked, 5);
+    const sites = new SiteRecorder(tracked);
+    const actual = await tracked.inspector.runAs(ORM_OWNER, () => concurrentQueries(d, 'many-tracked'));
+    sites.step('@drizzle-concurrent');
+
+    assert.deepEqual(actual, expected);
+    assert.equal(sites.steps[0]?.leases.length, 50, 'one checkout per query');
+    assert.ok(tracked.pool.totalCount <= 5);
+    for (const line of sites.describe(here, 'drizzle')) t.diagnostic(line);
+    sites.assertSites(here, 'drizzle');
+    assertNoDetections(tracked.detections);
+    assertCountersSettled(tracked.inspector);
+  });
+
+  test('runAs(owner, () => query) runs the statement once (a Drizzle query runs on each then())', async () => {
+    // runAs settles the owner when the callback's result settles. A Drizzle query is a lazy thenable: every then()
+    // call runs it again, so runAs must call then() on it exactly once and hand the caller that outcome.
+    const tracked = trackedOrmPool(res, db.url, 2);
+    const d = drizzleOver(tracked.pool);
+    const inserted = await tracked.inspector.runAs(ORM_OWNER, () => d.insert(items).values({ run: 'once', label: 'x', n: 1 }).returning(row));
+    assert.deepEqual(inserted, [{ label: 'x', n: 1 }]);
+    assert.deepEqual(await rowsOf(d, 'once'), [{ label: 'x', n: 1 }], 'one row inserted, not two');
+    assert.equal(tracked.inspector.stats('main').counters.acquires, 2, 'the insert and the check: one checkout each');
+    assertNoDetections(tracked.detections);
+    assertCountersSettled(tracked.inspector);
+  });
+
+  test('deliberate leak: a transaction left open is reported with its owner and site', async (t) => {
+    const tracked = trackedOrmPool(res, db.url, 2, { leakThresholdMillis: 300 });
+    const { inspector } = tracked;
+    const d = drizzleOver(tracked.pool);
+    const leakReported = nextEvent(inspector, 'leak-suspected');
+    const ownerEnded = nextEvent(inspector, 'owner-ended-holding');
+    const held = gate();
+    const inserted = gate();
+
+    let pending: Promise<void> | undefined;
+    await inspector.runAs(ORM_OWNER, async () => {
+      // The job starts a transaction that waits on something that never comes (here, until the test opens the gate)
+      // and returns without awaiting it: the job ends holding the connection.
+      pending = d.transaction(async (tx) => { // @drizzle-leak
+        await tx.insert(items).values({ run: 'leak', label: 'held open', n: 1 });
+        inserted.open();
+        await held.promise;
+      });
+      await inserted.promise;
+    });
+
+    const leak = await leakReported;
+    const ended = await ownerEnded;
+    const site = siteOf(here, '@drizzle-leak');
+    t.diagnostic(`drizzle @drizzle-leak (${site}) reported at: ${siteText(leak.lease)}`);
+    assertLeakAttributed(leak, site, 'transaction left open');
+    assert.deepEqual(leak.lease.transaction, { status: 'in-transaction', depth: 1 });
+    assert.equal(ended.lease.id, leak.lease.id);
+    assert.equal(ended.owner.label, ORM_OWNER);
+    assert.equal(onlyHolder(inspector).id, leak.lease.id);
+
+    const returned = nextEvent(inspector, 'leak-returned');
+    held.open();
+    await pending;
+    assert.equal((await returned).lease.id, leak.lease.id);
+    assert.deepEqual(
+      tracked.detections.map((x) => [x.type, x.leaseId]).sort(),
+      [
+        ['leak-suspected', leak.lease.id],
+        ['owner-ended-holding', leak.lease.id],
+      ],
+      'only the leak caused on purpose (reported as a leak and as the job ending with it)',
+    );
+    assertCountersSettled(inspector, { leaksSuspected: 1, ownerEndedHolding: 1 });
+  });
+});

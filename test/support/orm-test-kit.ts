@@ -1,0 +1,217 @@
+/**
+ * Shared by the ORM, query-builder and streaming integration tests (test/integration/orm-*.test.ts and
+ * pg-streams.test.ts): the table they all use, a tracked pool with every detection collected, the site check for
+ * libraries that may run a query with no user frame on the stack, and the end-of-test counter check.
+ */
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import type { Inspector, LeakSuspectedEvent, LeaseSnapshot, PoolscopeEventType, PoolTrackingOptions } from '../../src/index.js';
+import { trackPgPool } from '../../src/index.js';
+import { isAt, siteOf, type TestResources } from './pg-test-kit.js';
+
+/** The owner every test runs its work as (`inspector.runAs(ORM_OWNER, ...)`). */
+export const ORM_OWNER = 'job orm-test';
+
+/** One table for every library: `run` keeps each test's rows (and the tracked and untracked pools') apart. */
+export const ITEMS_TABLE_SQL =
+  'CREATE TABLE items (id serial PRIMARY KEY, run text NOT NULL, label text NOT NULL, n integer NOT NULL)';
+
+/** A row as the tests compare it: what a user reads back, without the serial id or the run tag. */
+export interface ItemRow {
+  label: string;
+  n: number;
+}
+
+/** Every event type that reports misuse: none may fire on correct code. */
+export const DETECTION_TYPES = [
+  'leak-suspected',
+  'dirty-release',
+  'inherited-transaction',
+  'double-release',
+  'foreign-release',
+  'release-in-flight',
+  'owner-ended-holding',
+] as const satisfies readonly PoolscopeEventType[];
+export type DetectionType = (typeof DETECTION_TYPES)[number];
+
+/** One detection as the tests compare it. */
+export interface Detection {
+  readonly type: DetectionType;
+  readonly leaseId: number;
+  readonly message: string;
+}
+
+export interface TrackedOrmPool {
+  readonly pool: pg.Pool;
+  readonly inspector: Inspector;
+  /** Every detection the pool reported, in order. */
+  readonly detections: Detection[];
+  /** Every lease handed out, as the `lease-acquired` event showed it (owner and location at checkout). */
+  readonly acquired: LeaseSnapshot[];
+}
+
+/** A pool of `max` connections tracked as 'main', with every detection and checkout recorded. */
+export function trackedOrmPool(
+  res: TestResources,
+  url: string,
+  max: number,
+  options: Omit<PoolTrackingOptions, 'name'> = {},
+): TrackedOrmPool {
+  const pool = res.pool(url, { max });
+  const inspector = res.inspector();
+  trackPgPool(inspector, pool, { name: 'main', ...options });
+  const detections: Detection[] = [];
+  for (const type of DETECTION_TYPES) {
+    inspector.on(type, (event) => detections.push({ type, leaseId: event.lease.id, message: event.message }));
+  }
+  const acquired: LeaseSnapshot[] = [];
+  inspector.on('lease-acquired', (event) => acquired.push(event.lease));
+  return { pool, inspector, detections, acquired };
+}
+
+/** Opens `count` connections at once as another job, so later work reuses connections another owner opened. */
+export async function warmUp(tracked: TrackedOrmPool, count: number): Promise<void> {
+  const { pool, inspector } = tracked;
+  await inspector.runAs('job warm-up', async () => {
+    const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()));
+    for (const client of clients) client.release();
+  });
+}
+
+/**
+ * The site check for a library that may run a query when it is awaited, from a microtask with no frame of the
+ * caller on the stack: the location is the test's line (`site`, from siteOf) or null, never a library's line.
+ */
+export function assertSiteOrNone(location: string | null, site: string, what: string): void {
+  assert.ok(!location?.includes('node_modules'), `${what}: reported a library frame (${location}) instead of ${site} or null`);
+  assert.ok(location === null || isAt(location, site), `${what}: location ${location} is neither ${site} nor null`);
+}
+
+/**
+ * A leak report a user can act on: the lease's owner is the job, the site is the marked line or none (see
+ * assertSiteOrNone), and the message names the line, or else says why there is none and names the owner.
+ */
+export function assertLeakAttributed(leak: LeakSuspectedEvent, site: string, what: string): void {
+  assert.equal(leak.lease.owner?.label, ORM_OWNER, `${what}: owner`);
+  assertSiteOrNone(leak.lease.location, site, what);
+  assert.match(leak.message, new RegExp(`by task "${ORM_OWNER}"`), `${what}: the message names the owner`);
+  if (leak.lease.location === null) {
+    assert.equal(leak.lease.locationStatus, 'no-user-frame', `${what}: why there is no site`);
+    assert.match(leak.message, /no frame of your code on the stack/, `${what}: the message says why there is no site`);
+  } else {
+    assert.ok(leak.message.includes(`acquired at ${leak.lease.location}`), `${what}: the message names the site`);
+  }
+}
+
+/**
+ * Attributes checkouts to the marked line that made them: call `step(marker)` right after the statement on the
+ * line ending with `// <marker>`; the checkouts made since the previous step are that line's.
+ */
+export class SiteRecorder {
+  readonly #tracked: TrackedOrmPool;
+  #from: number;
+  readonly steps: { readonly marker: string; readonly leases: readonly LeaseSnapshot[] }[] = [];
+
+  constructor(tracked: TrackedOrmPool) {
+    this.#tracked = tracked;
+    this.#from = tracked.acquired.length;
+  }
+
+  step(marker: string): void {
+    const to = this.#tracked.acquired.length;
+    this.steps.push({ marker, leases: this.#tracked.acquired.slice(this.#from, to) });
+    this.#from = to;
+  }
+
+  /**
+   * Asserts, for every step, that it checked out at least one connection, owned by ORM_OWNER, at the marked line
+   * or at no user frame (see assertSiteOrNone).
+   */
+  assertSites(moduleUrl: string, what: string): void {
+    for (const { marker, leases } of this.steps) {
+      assert.ok(leases.length > 0, `${what} ${marker}: no connection was checked out`);
+      const site = siteOf(moduleUrl, marker);
+      for (const lease of leases) {
+        assert.equal(lease.owner?.label, ORM_OWNER, `${what} ${marker}: owner of lease #${lease.id}`);
+        assertSiteOrNone(lease.location, site, `${what} ${marker}`);
+      }
+    }
+  }
+
+  /** `marker -> locations` lines, without asserting (printed before the assertions, so a failure shows them all). */
+  describe(moduleUrl: string, what: string): string[] {
+    return this.steps.map(
+      ({ marker, leases }) =>
+        `${what} ${marker} (${siteOf(moduleUrl, marker)}) reported at: ${distinct(leases.map((l) => siteText(l)))}`,
+    );
+  }
+}
+
+/** A lease's site for a diagnostic line: its location, or null and why (`locationStatus`). */
+export function siteText(lease: LeaseSnapshot): string {
+  return lease.location ?? `null (${lease.locationStatus})`;
+}
+
+/** Distinct values, for a compact diagnostic line. */
+export function distinct(values: readonly (string | null)[]): string {
+  return [...new Set(values.map((v) => v ?? 'null'))].join(', ');
+}
+
+/**
+ * The end-of-test counters: every checkout returned, nothing in use, no misuse counted. `expected` lists the
+ * detections a test caused on purpose (counted, not asserted absent).
+ */
+export function assertCountersSettled(
+  inspector: Inspector,
+  expected: { leaksSuspected?: number; ownerEndedHolding?: number; releasesInFlight?: number } = {},
+): void {
+  const stats = inspector.stats('main');
+  const c = stats.counters;
+  assert.equal(stats.used, 0, 'no connection in use at the end');
+  assert.equal(c.acquires, c.releases, `acquires (${c.acquires}) === releases (${c.releases})`);
+  assert.deepEqual(
+    {
+      dirtyReleases: c.dirtyReleases,
+      doubleReleases: c.doubleReleases,
+      foreignReleases: c.foreignReleases,
+      releasesInFlight: c.releasesInFlight,
+      leaksSuspected: c.leaksSuspected,
+      ownerEndedHolding: c.ownerEndedHolding,
+    },
+    {
+      dirtyReleases: 0,
+      doubleReleases: 0,
+      foreignReleases: 0,
+      releasesInFlight: expected.releasesInFlight ?? 0,
+      leaksSuspected: expected.leaksSuspected ?? 0,
+      ownerEndedHolding: expected.ownerEndedHolding ?? 0,
+    },
+  );
+}
+
+/** Asserts no detection fired, printing their messages if some did. */
+export function assertNoDetections(detections: readonly Detection[]): void {
+  assert.deepEqual(
+    detections.map((d) => `${d.type}: ${d.message}`),
+    [],
+    'no detection on correct code',
+  );
+}
+
+/** The single holder of 'main' (asserting there is exactly one). */
+export function onlyHolder(inspector: Inspector): LeaseSnapshot {
+  const holders = inspector.snapshot('main').holders;
+  assert.equal(holders.length, 1, 'exactly one holder');
+  const holder = holders[0];
+  assert.ok(holder !== undefined);
+  return holder;
+}
+
+/** A promise and its resolve, to hold a transaction open until the test lets it go. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
