@@ -129,7 +129,8 @@ interface PoolView {
   readonly totalCount: number;
   readonly idleCount: number;
   readonly waitingCount: number;
-  connect(): Promise<ClientView>;
+  /** pg-pool's connect; called in its callback form only, through guardedCheckout. */
+  connect(...args: never[]): unknown;
   query(text: string, values?: readonly unknown[]): Promise<unknown>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
