@@ -252,19 +252,26 @@ export const EVENT_TYPES = Object.keys(EVENT_CHANNELS) as PoolscopeEventType[];
 export class ChannelEventBus<E extends { readonly type: string }> {
   readonly #listeners = new Map<E['type'], Set<(event: E) => void>>();
   readonly #channels: Record<E['type'], diagnosticsChannel.Channel>;
+  /** Listeners per type, kept beside the sets so `wants` reads a number. */
+  readonly #counts: Record<E['type'], number>;
   readonly #onError: (error: unknown) => void;
 
   constructor(channelNames: Readonly<Record<E['type'], string>>, onError: (error: unknown) => void) {
     this.#onError = onError;
     const channels = {} as Record<E['type'], diagnosticsChannel.Channel>;
-    for (const type of Object.keys(channelNames) as E['type'][]) channels[type] = diagnosticsChannel.channel(channelNames[type]);
+    const counts = {} as Record<E['type'], number>;
+    for (const type of Object.keys(channelNames) as E['type'][]) {
+      channels[type] = diagnosticsChannel.channel(channelNames[type]);
+      counts[type] = 0;
+    }
     this.#channels = channels;
+    this.#counts = counts;
   }
 
-  /** True when anything listens to `type` (check before building a costly payload). */
+  /** True when anything listens to `type` (check before building a costly payload). On the checkout path: a
+   * property read and a getter, no hashing. */
   wants(type: E['type']): boolean {
-    const set = this.#listeners.get(type);
-    return (set !== undefined && set.size > 0) || this.#channels[type].hasSubscribers;
+    return this.#counts[type] !== 0 || this.#channels[type].hasSubscribers;
   }
 
   on<T extends E['type']>(type: T, listener: (event: Extract<E, { type: T }>) => void): () => void {
@@ -275,8 +282,10 @@ export class ChannelEventBus<E extends { readonly type: string }> {
     }
     const stored = listener as (event: E) => void;
     set.add(stored);
+    this.#counts[type] = set.size;
     return () => {
       set.delete(stored);
+      this.#counts[type] = set.size;
     };
   }
 
@@ -304,6 +313,7 @@ export class ChannelEventBus<E extends { readonly type: string }> {
 
   clear(): void {
     this.#listeners.clear();
+    for (const type of Object.keys(this.#counts) as E['type'][]) this.#counts[type] = 0;
   }
 }
 

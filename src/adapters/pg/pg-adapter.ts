@@ -219,6 +219,8 @@ class PgPoolAdapter implements PoolAdapter {
   #hadOwnConnect = false;
   #wrappedConnect: PgPoolInternal['connect'] | undefined;
   #lastCreated: PgClientInternal | undefined;
+  /** The lease whose connect callback is running right now (synchronously), if any. */
+  #handover: Lease | undefined;
   #detached = false;
   /** The application_name poolscope set on the pool's options, and what was there before. */
   #named: { readonly name: string; readonly hadOwn: boolean; readonly previous: unknown } | undefined;
@@ -486,8 +488,15 @@ class PgPoolAdapter implements PoolAdapter {
     } catch (error) {
       this.#report(error);
     }
-    if (asOwner) tracker.runAsOwner(lease.owner, callback, undefined, client, release);
-    else callback(undefined, client, release);
+    // A query sent from inside the callback (pool.query does) starts when the checkout did: no second clock read.
+    const previous = this.#handover;
+    this.#handover = lease;
+    try {
+      if (!asOwner || tracker.currentOwner() === lease.owner) callback(undefined, client, release);
+      else tracker.runAsOwner(lease.owner, callback, undefined, client, release);
+    } finally {
+      this.#handover = previous;
+    }
   }
 
   #failed(tracker: PoolTracker, lease: Lease, err: Error): void {
@@ -572,7 +581,9 @@ class PgPoolAdapter implements PoolAdapter {
     };
     const emit = function poolscopeEmit(this: unknown, event: string | symbol, error?: unknown): boolean {
       if (event === 'error') onError(error);
-      // eslint-disable-next-line prefer-rest-params -- forwards pg's exact arguments without an array per emit
+      // pg's exact arguments; its usual emits ('drain', 'end') have none, so no arguments object is made for them.
+      if (arguments.length === 1) return originalEmit.call(this, event);
+      // eslint-disable-next-line prefer-rest-params -- see above
       return Reflect.apply(originalEmit, this, arguments) as boolean;
     };
     const record: ClientWrappers = {
@@ -602,7 +613,7 @@ class PgPoolAdapter implements PoolAdapter {
     const lease = this.#detached ? undefined : record.lease;
     if (lease === undefined || tracker === undefined) return original.call(thisArg, config, values, callback);
 
-    const started = tracker.now();
+    const started = lease === this.#handover && lease.queriesRun === 0 ? lease.acquiredAt : tracker.now();
     let text: string | undefined;
     let submittable: Submittable | undefined;
     if (typeof config === 'string') text = config;
@@ -643,9 +654,14 @@ class PgPoolAdapter implements PoolAdapter {
       const owner = tracker.currentOwner();
       // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments; run as the
       // owner that sent the query (pg calls it in the socket's async context).
-      const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown): unknown {
+      const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown, result: unknown): unknown {
         finish(!err);
-        // eslint-disable-next-line prefer-rest-params -- the user's callback gets pg's exact arguments
+        // pg's exact arguments (it passes 1 on some errors); no arguments object on the usual path.
+        if (tracker.currentOwner() === owner) {
+          // eslint-disable-next-line prefer-rest-params -- see above
+          return arguments.length === 2 ? user.call(this, err, result) : Reflect.apply(user, this, arguments);
+        }
+        // eslint-disable-next-line prefer-rest-params -- see above
         return tracker.runAsOwner(owner, Reflect.apply, user, this, arguments);
       };
       if (typeof values === 'function') values = wrappedCallback;
