@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CliUsageError } from './cli-command.js';
+import { maskConnectionString } from '../core/connection-string-mask.js';
 
 /**
  * Flags of a CLI command, declared once: parsed with node:util `parseArgs` (strict: unknown flags and positionals
@@ -101,16 +102,16 @@ export function httpUrlFlag(name: string, text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new CliUsageError(`--${name} must be an http(s) URL such as http://127.0.0.1:3000, not ${JSON.stringify(text)}.`);
+    throw new CliUsageError(`--${name} must be an http(s) URL such as http://127.0.0.1:3000, not ${JSON.stringify(maskConnectionString(text))}.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliUsageError(`--${name} must be an http:// or https:// URL, not ${url.protocol}// (${JSON.stringify(text)}).`);
+    throw new CliUsageError(`--${name} must be an http:// or https:// URL, not ${url.protocol}// (${JSON.stringify(maskConnectionString(text))}).`);
   }
   if (url.username !== '' || url.password !== '') {
     throw new CliUsageError(`--${name} must not carry a user or password; pass a bearer token with --token (or POOLSCOPE_TOKEN).`);
   }
   if (url.search !== '' || url.hash !== '') {
-    throw new CliUsageError(`--${name} must not have a query string or fragment (${JSON.stringify(text)}).`);
+    throw new CliUsageError(`--${name} must not have a query string or fragment (${JSON.stringify(maskConnectionString(text))}).`);
   }
   return url;
 }

@@ -233,3 +233,13 @@ describe('the fixed masking on every path', () => {
     }
   });
 });
+
+test('a database URL given where the CLI wants an http URL is refused without echoing its password', async () => {
+  const { httpUrlFlag } = await import('../../src/cli/flag-parser.js');
+  for (const text of ['postgres://app:s3cretPW@db.internal:5432/app', 'postgres://app:4242?s3cretPW@db/app']) {
+    assert.throws(
+      () => httpUrlFlag('url', text),
+      (error: Error) => !error.message.includes('s3cretPW') && /--url must be an http/.test(error.message),
+    );
+  }
+});
