@@ -3,6 +3,7 @@ import { ownerSnapshot } from './owner-context.js';
 import type { FormattedStack, LocationStatus, StackHolder } from './stack-capture.js';
 import { formatStack } from './stack-capture.js';
 import type { Clock } from './monotonic-clock.js';
+import type { LeaseList } from './lease-list.js';
 import { isoAt } from './monotonic-clock.js';
 
 /** Transaction status of a leased connection, as the server last reported it (pg's `I`, `T`, `E`). */
@@ -62,6 +63,10 @@ export class Lease {
   inheritedFrom: Lease | undefined = undefined;
   /** An `inherited-transaction` was reported for this (dirty) lease already. */
   inheritanceReported = false;
+  /** The tracker's list (waiting or held) this lease is in, and its neighbours there (see LeaseList). */
+  list: LeaseList | undefined = undefined;
+  prevInList: Lease | undefined = undefined;
+  nextInList: Lease | undefined = undefined;
 
   constructor(id: number, poolName: string, owner: Owner | undefined, stack: StackHolder | undefined, waitStart: number) {
     this.id = id;

@@ -246,65 +246,67 @@ export const EVENT_CHANNELS = {
 export const EVENT_TYPES = Object.keys(EVENT_CHANNELS) as PoolscopeEventType[];
 
 /**
+ * One event type of a bus: its listeners and its diagnostics channel. Hot paths keep the topic of each event they
+ * emit and ask `wanted` (a field read and a getter) before building a payload.
+ */
+export class EventTopic<E> {
+  readonly listeners = new Set<(event: E) => void>();
+  readonly channel: diagnosticsChannel.Channel;
+
+  constructor(channelName: string) {
+    this.channel = diagnosticsChannel.channel(channelName);
+  }
+
+  /** True when anything listens (check before building a costly payload). */
+  get wanted(): boolean {
+    return this.listeners.size !== 0 || this.channel.hasSubscribers;
+  }
+}
+
+/**
  * Event dispatch for one emitter (an inspector, a TenantPools): typed listeners plus one `node:diagnostics_channel`
  * per event type. A listener that throws is reported to `onError` and never reaches the caller.
  */
 export class ChannelEventBus<E extends { readonly type: string }> {
-  readonly #listeners = new Map<E['type'], Set<(event: E) => void>>();
-  readonly #channels: Record<E['type'], diagnosticsChannel.Channel>;
-  /** Listeners per type, kept beside the sets so `wants` reads a number. */
-  readonly #counts: Record<E['type'], number>;
+  readonly #topics = new Map<E['type'], EventTopic<E>>();
   readonly #onError: (error: unknown) => void;
 
   constructor(channelNames: Readonly<Record<E['type'], string>>, onError: (error: unknown) => void) {
     this.#onError = onError;
-    const channels = {} as Record<E['type'], diagnosticsChannel.Channel>;
-    const counts = {} as Record<E['type'], number>;
-    for (const type of Object.keys(channelNames) as E['type'][]) {
-      channels[type] = diagnosticsChannel.channel(channelNames[type]);
-      counts[type] = 0;
-    }
-    this.#channels = channels;
-    this.#counts = counts;
+    for (const type of Object.keys(channelNames) as E['type'][]) this.#topics.set(type, new EventTopic<E>(channelNames[type]));
   }
 
-  /** True when anything listens to `type` (check before building a costly payload). On the checkout path: a
-   * property read and a getter, no hashing. */
+  /** The topic of `type`, for emitters that check `wanted` on a hot path. */
+  topic<T extends E['type']>(type: T): EventTopic<Extract<E, { type: T }>> {
+    return this.#topicOf(type) as unknown as EventTopic<Extract<E, { type: T }>>;
+  }
+
+  /** True when anything listens to `type` (check before building a costly payload). */
   wants(type: E['type']): boolean {
-    return this.#counts[type] !== 0 || this.#channels[type].hasSubscribers;
+    return this.#topicOf(type).wanted;
   }
 
   on<T extends E['type']>(type: T, listener: (event: Extract<E, { type: T }>) => void): () => void {
-    let set = this.#listeners.get(type);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(type, set);
-    }
+    const listeners = this.#topicOf(type).listeners;
     const stored = listener as (event: E) => void;
-    set.add(stored);
-    this.#counts[type] = set.size;
+    listeners.add(stored);
     return () => {
-      set.delete(stored);
-      this.#counts[type] = set.size;
+      listeners.delete(stored);
     };
   }
 
   emit(event: E): void {
-    const type: E['type'] = event.type;
-    const set = this.#listeners.get(type);
-    if (set !== undefined) {
-      for (const listener of set) {
-        try {
-          listener(event);
-        } catch (error) {
-          this.#onError(error);
-        }
+    const topic = this.#topicOf(event.type);
+    for (const listener of topic.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onError(error);
       }
     }
-    const channel = this.#channels[type];
-    if (channel.hasSubscribers) {
+    if (topic.channel.hasSubscribers) {
       try {
-        channel.publish(event);
+        topic.channel.publish(event);
       } catch (error) {
         this.#onError(error);
       }
@@ -312,8 +314,13 @@ export class ChannelEventBus<E extends { readonly type: string }> {
   }
 
   clear(): void {
-    this.#listeners.clear();
-    for (const type of Object.keys(this.#counts) as E['type'][]) this.#counts[type] = 0;
+    for (const topic of this.#topics.values()) topic.listeners.clear();
+  }
+
+  #topicOf(type: E['type']): EventTopic<E> {
+    const topic = this.#topics.get(type);
+    if (topic === undefined) throw new TypeError(`poolscope: no event type ${String(type)}`);
+    return topic;
   }
 }
 

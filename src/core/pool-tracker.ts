@@ -1,5 +1,6 @@
 import { formatMillis } from './format-millis.js';
-import type { EventBus } from './pool-events.js';
+import type { EventBus, EventTopic, LeaseAcquiredEvent, LeaseReleasedEvent, QueryExecutedEvent } from './pool-events.js';
+import { LeaseList } from './lease-list.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
 import type { Owner, OwnerContext } from './owner-context.js';
@@ -105,8 +106,13 @@ export class PoolTracker {
   readonly #dirtyBy = new WeakMap<object, Lease>();
   readonly #saturation: SaturationWatch;
   readonly #history: PoolHistory;
-  readonly #held = new Map<object, Lease>();
-  readonly #waiting = new Set<Lease>();
+  /** Leases holding a connection, oldest checkout first. */
+  readonly #held = new LeaseList();
+  /** Callers waiting for a connection, oldest first. */
+  readonly #waiting = new LeaseList();
+  readonly #acquiredTopic: EventTopic<LeaseAcquiredEvent>;
+  readonly #releasedTopic: EventTopic<LeaseReleasedEvent>;
+  readonly #queryTopic: EventTopic<QueryExecutedEvent>;
   readonly #counters = new MutableCounters();
   readonly #waitTime = new Histogram();
   readonly #useTime = new Histogram();
@@ -124,6 +130,9 @@ export class PoolTracker {
     this.#ctx = ctx;
     this.#clock = ctx.clock;
     this.#bus = ctx.bus;
+    this.#acquiredTopic = ctx.bus.topic('lease-acquired');
+    this.#releasedTopic = ctx.bus.topic('lease-released');
+    this.#queryTopic = ctx.bus.topic('query-executed');
     this.#stacks = new StackCapturePolicy(options.stackCapture, options.stackCaptureBudgetPerSecond, options.stackFrameLimit);
     this.#frameRules = { hidden: options.hiddenFrames, library: options.libraryFrames, keep: options.stackFrameLimit };
     this.#saturation = new SaturationWatch(options.saturationPercent, options.saturationCooldownMillis, options.expectFull);
@@ -144,8 +153,12 @@ export class PoolTracker {
 
   // ---- hot path: called by adapters ------------------------------------------------------------------------------
 
-  /** A caller asked for a connection. `hideAbove` is the adapter's wrapper (hidden from the stack with all above). */
-  checkoutStarted(hideAbove: (...args: never[]) => unknown): Lease {
+  /**
+   * A caller asked for a connection. `hideAbove` is the adapter's wrapper (hidden from the stack with all above).
+   * `immediate`: the pool has an idle connection for this caller (more idle than waiting), so the hand-over is not
+   * a wait: the checkout is stamped with this call's time, and the clock is not read again when it arrives.
+   */
+  checkoutStarted(hideAbove: (...args: never[]) => unknown, immediate = false): Lease {
     const now = this.#clock.now();
     const stacks = this.#stacks;
     let stack;
@@ -159,6 +172,7 @@ export class PoolTracker {
       }
     }
     const lease = new Lease(this.#nextLeaseId++, this.name, this.#ctx.owners.current(), stack, now);
+    if (immediate) lease.acquiredAt = now;
     this.#waiting.add(lease);
     return lease;
   }
@@ -171,8 +185,8 @@ export class PoolTracker {
     created: boolean,
     status: TransactionStatus = 'unknown',
   ): void {
-    const now = this.#clock.now();
-    this.#waiting.delete(lease);
+    // acquiredAt is already set for an immediate hand-over (see checkoutStarted): no clock read.
+    const now = lease.acquiredAt === 0 ? this.#clock.now() : lease.acquiredAt;
     lease.state = 'held';
     lease.acquiredAt = now;
     lease.connection = connection;
@@ -182,7 +196,7 @@ export class PoolTracker {
       applyStatusToDepth(lease, status);
       if (status !== 'idle') this.#inherited(lease, connection, now);
     }
-    this.#held.set(connection, lease);
+    this.#held.add(lease);
     this.#counters.acquires += 1;
     const waited = now - lease.waitStart;
     this.#waitTime.record(waited);
@@ -196,7 +210,7 @@ export class PoolTracker {
       (owner.held ??= new Set()).add(lease);
       if (owner.endedAt !== undefined) this.#ctx.checkoutAfterOwnerEnded(lease);
     }
-    if (this.#bus.wants('lease-acquired')) {
+    if (this.#acquiredTopic.wanted) {
       this.#bus.emit({ type: 'lease-acquired', poolName: this.name, lease: this.#view(lease, now) });
     }
     this.checkSaturation(now);
@@ -205,7 +219,7 @@ export class PoolTracker {
   /** The caller's `connect()` failed. Returns a report when it was an acquire timeout (to enrich the error). */
   checkoutFailed(lease: Lease, timedOut: boolean, message: string): AcquireTimeoutReport | undefined {
     const now = this.#clock.now();
-    this.#waiting.delete(lease);
+    this.#waiting.remove(lease);
     lease.state = 'released';
     lease.releasedAt = now;
     if (!timedOut) {
@@ -240,7 +254,7 @@ export class PoolTracker {
 
   /** The lease holding `connection` right now, if any. */
   leaseOf(connection: object): Lease | undefined {
-    return this.#held.get(connection);
+    return this.#held.find((lease) => lease.connection === connection);
   }
 
   /**
@@ -259,7 +273,7 @@ export class PoolTracker {
     const now = this.#clock.now();
     lease.state = 'released';
     lease.releasedAt = now;
-    if (lease.connection !== undefined && this.#held.get(lease.connection) === lease) this.#held.delete(lease.connection);
+    this.#held.remove(lease);
     lease.owner?.held?.delete(lease);
     this.#counters.releases += 1;
     this.#useTime.record(now - lease.acquiredAt);
@@ -279,7 +293,7 @@ export class PoolTracker {
     const inherited = open && lease.inheritedFrom !== undefined;
     const dirty = open && !inherited;
     if (!foreign && !dirty && lease.inFlight === 0 && !lease.leakReported) {
-      if (this.#bus.wants('lease-released')) {
+      if (this.#releasedTopic.wanted) {
         this.#bus.emit({ type: 'lease-released', poolName: this.name, lease: this.#view(lease, now), destroyed: destroying });
       }
       return CLEAN_RELEASE;
@@ -396,7 +410,7 @@ export class PoolTracker {
   releaseRepeated(lease: Lease, hideAbove: (...args: never[]) => unknown): void {
     const now = this.#clock.now();
     const where = formatStack(captureStack(MAX_CAPTURED_FRAMES, hideAbove), this.#frameRules).location ?? null;
-    const current = lease.connection === undefined ? undefined : this.#held.get(lease.connection);
+    const current = lease.connection === undefined ? undefined : this.leaseOf(lease.connection);
     const view = this.#view(lease, now);
     if (current !== undefined && current !== lease) {
       this.#counters.foreignReleases += 1;
@@ -473,7 +487,7 @@ export class PoolTracker {
       // It closed the transaction it inherited: what it does from now on is its own.
       if (settled === 'idle') lease.inheritedFrom = undefined;
     }
-    if (this.#bus.wants('query-executed')) {
+    if (this.#queryTopic.wanted) {
       this.#bus.emit({
         type: 'query-executed',
         poolName: this.name,
@@ -532,7 +546,7 @@ export class PoolTracker {
     try {
       const now = this.#clock.now();
       const threshold = this.options.leakThresholdMillis;
-      for (const lease of findNewLeaks(this.#held.values(), now, threshold)) {
+      for (const lease of findNewLeaks(this.#held, now, threshold)) {
         lease.leakReported = true;
         this.#counters.leaksSuspected += 1;
         const view = this.#view(lease, now);
@@ -668,7 +682,7 @@ export class PoolTracker {
   /** Holders (longest first) and waiters (longest first), with stacks formatted now. */
   snapshot(reason: SnapshotReason = 'manual'): PoolSnapshot {
     const now = this.#clock.now();
-    const waiters = [...this.#waiting].sort((a, b) => a.waitStart - b.waitStart);
+    const waiters = this.#waiting.toArray().sort((a, b) => a.waitStart - b.waitStart);
     return {
       id: this.#ctx.nextSnapshotId(),
       poolName: this.name,
@@ -683,7 +697,7 @@ export class PoolTracker {
 
   /** Held leases right now (live objects; do not keep them). */
   heldLeases(): IterableIterator<Lease> {
-    return this.#held.values();
+    return this.#held[Symbol.iterator]();
   }
 
   history(sinceWallMillis?: number): ReturnType<PoolHistory['points']> {
@@ -715,7 +729,7 @@ export class PoolTracker {
   }
 
   #holdersLongestFirst(): Lease[] {
-    return [...this.#held.values()].sort((a, b) => a.acquiredAt - b.acquiredAt);
+    return this.#held.toArray().sort((a, b) => a.acquiredAt - b.acquiredAt);
   }
 
   #view(lease: Lease, now: number): LeaseSnapshot {

@@ -406,7 +406,9 @@ class PgPoolAdapter implements PoolAdapter {
     const settle = this.#settle;
     let lease: Lease;
     try {
-      lease = tracker.checkoutStarted(hideAbove);
+      // More idle connections than waiters: pg-pool hands one over on the next tick, which is no wait.
+      const pool = this.#pool;
+      lease = tracker.checkoutStarted(hideAbove, pool.idleCount > pool.waitingCount);
     } catch (error) {
       this.#report(error);
       return original.call(thisArg, callback);
@@ -613,6 +615,7 @@ class PgPoolAdapter implements PoolAdapter {
     const lease = this.#detached ? undefined : record.lease;
     if (lease === undefined || tracker === undefined) return original.call(thisArg, config, values, callback);
 
+    // A query sent from inside the connect callback (pool.query does) starts when the checkout did.
     const started = lease === this.#handover && lease.queriesRun === 0 ? lease.acquiredAt : tracker.now();
     let text: string | undefined;
     let submittable: Submittable | undefined;
@@ -629,33 +632,22 @@ class PgPoolAdapter implements PoolAdapter {
     // Completion is followed for callback and promise forms, and for submittables (cursors, streams) through the
     // handlers pg calls when they end; one that lacks them is only counted and named.
     const followed = submittable === undefined || isFollowable(submittable);
-    let userCallback: ((err: unknown, res: unknown) => unknown) | undefined;
-    if (submittable === undefined) {
-      if (typeof values === 'function') userCallback = values as typeof userCallback;
-      else if (typeof callback === 'function') userCallback = callback as typeof userCallback;
-    }
     try {
       tracker.queryStarted(lease, text, started, followed);
     } catch (error) {
       this.#report(error);
     }
-    let finished = false;
-    const finish = (ok: boolean) => {
-      if (finished) return;
-      finished = true;
-      try {
-        tracker.queryFinished(lease, started, ok, transactionStatusOf(client));
-      } catch (error) {
-        this.#report(error);
-      }
-    };
+    if (submittable !== undefined) return this.#querySubmittable(tracker, lease, client, original, thisArg, submittable, values, callback, started, followed);
+
+    const userCallback = typeof values === 'function' ? values : typeof callback === 'function' ? callback : undefined;
     if (userCallback !== undefined) {
-      const user = userCallback;
+      const user = userCallback as (...args: unknown[]) => unknown;
       const owner = tracker.currentOwner();
+      const done = this.#queryDone;
       // A function expression, so the user's callback gets pg's own `this` (the Query) and arguments; run as the
       // owner that sent the query (pg calls it in the socket's async context).
       const wrappedCallback = function poolscopeQueryDone(this: unknown, err: unknown, result: unknown): unknown {
-        finish(!err);
+        done(tracker, lease, client, started, !err);
         // pg's exact arguments (it passes 1 on some errors); no arguments object on the usual path.
         if (tracker.currentOwner() === owner) {
           // eslint-disable-next-line prefer-rest-params -- see above
@@ -666,27 +658,92 @@ class PgPoolAdapter implements PoolAdapter {
       };
       if (typeof values === 'function') values = wrappedCallback;
       else callback = wrappedCallback;
-    } else if (submittable !== undefined && followed) {
-      followSubmittable(submittable, finish);
+      try {
+        return original.call(thisArg, config, values, callback);
+      } catch (error) {
+        done(tracker, lease, client, started, false);
+        throw error;
+      }
     }
+
+    if (typeof config === 'string') {
+      // Promise form of a text query: pg is asked in callback form and the promise is made here (pg's own way, with
+      // the client's Promise), so following it costs no derived promise and no extra microtask. (A config object is
+      // passed through: pg would store the callback on the caller's object.)
+      const PromiseImpl = client._Promise ?? Promise;
+      const done = this.#queryDone;
+      let resolve!: (value: unknown) => void;
+      let reject!: (reason: unknown) => void;
+      const promise = new PromiseImpl<unknown>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const settle = (err: unknown, result: unknown): void => {
+        done(tracker, lease, client, started, !err);
+        if (err) reject(err);
+        else resolve(result);
+      };
+      try {
+        original.call(thisArg, config, values, settle);
+      } catch (error) {
+        done(tracker, lease, client, started, false);
+        throw error; // synchronously, as pg's promise form throws
+      }
+      return promise;
+    }
+
     let result: unknown;
     try {
       result = original.call(thisArg, config, values, callback);
     } catch (error) {
-      if (followed) finish(false);
+      this.#queryDone(tracker, lease, client, started, false);
       throw error;
     }
-    if (userCallback === undefined && submittable === undefined) {
-      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(
-          () => finish(true),
-          () => finish(false),
-        );
-      } else {
-        finish(true);
-      }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(
+        () => this.#queryDone(tracker, lease, client, started, true),
+        () => this.#queryDone(tracker, lease, client, started, false),
+      );
+    } else {
+      this.#queryDone(tracker, lease, client, started, true);
     }
     return result;
+  }
+
+  /** A followed query ended. An arrow field, so wrappers call it without binding `this`. */
+  readonly #queryDone = (tracker: PoolTracker, lease: Lease, client: PgClientInternal, started: number, ok: boolean): void => {
+    try {
+      tracker.queryFinished(lease, started, ok, transactionStatusOf(client));
+    } catch (error) {
+      this.#report(error);
+    }
+  };
+
+  #querySubmittable(
+    tracker: PoolTracker,
+    lease: Lease,
+    client: PgClientInternal,
+    original: PgClientInternal['query'],
+    thisArg: unknown,
+    submittable: Submittable,
+    values: unknown,
+    callback: unknown,
+    started: number,
+    followed: boolean,
+  ): unknown {
+    let finished = !followed;
+    const finish = (ok: boolean): void => {
+      if (finished) return;
+      finished = true;
+      this.#queryDone(tracker, lease, client, started, ok);
+    };
+    if (followed) followSubmittable(submittable, finish);
+    try {
+      return original.call(thisArg, submittable, values, callback);
+    } catch (error) {
+      finish(false);
+      throw error;
+    }
   }
 
   #clientError(client: PgClientInternal, error: unknown): void {

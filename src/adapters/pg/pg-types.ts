@@ -57,6 +57,8 @@ export interface PgClientInternal {
   emit: (event: string | symbol, ...args: unknown[]) => boolean;
   processID?: number | null;
   getTransactionStatus?: () => string | null;
+  /** The Promise class pg's Client makes its query promises with (`options.Promise`, default the global). */
+  _Promise?: PromiseConstructor;
 }
 
 export interface PgPoolOptionsView {
