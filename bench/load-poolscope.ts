@@ -40,9 +40,10 @@ function sourceFiles(dir: string): string[] {
 
 /**
  * Transpiles every src/ file on its own (the project uses verbatimModuleSyntax, so per-file output equals tsc's)
- * with tsconfig.json's target into a fresh temporary folder; returns the folder.
+ * with tsconfig.json's target into a fresh temporary folder; returns the folder (the caller removes it). Exported for
+ * benches that run several child processes: one transpile, so every child measures the same code.
  */
-function transpileSources(): string {
+export function transpileSources(): string {
   const configPath = path.join(ROOT, 'tsconfig.json');
   const read = ts.readConfigFile(configPath, (file) => ts.sys.readFile(file));
   if (read.error !== undefined) throw new Error(`cannot read tsconfig.json: ${ts.flattenDiagnosticMessageText(read.error.messageText, '\n')}`);

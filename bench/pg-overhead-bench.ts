@@ -1,28 +1,43 @@
-// Throughput cost of poolscope on a real PostgreSQL: `SELECT 1` through a tracked pg.Pool against a bare one, in
-// the same process, interleaved A B A B: variants X are default, always, off and `control` (an untracked second pool
-// that shows the method's own noise and bias). By default each round is one run whose workers switch pool every
-// 100 ms, round-robin over bare X1 X2 X3 X4 (every pool equally often, so equally warm); with --interleave run, each
-// round is the separate runs bare X1 bare X2 ... (A B A C ...). Each X is compared with bare in the same round; the
-// table reports the median ratio.
+// Throughput cost of poolscope on a real PostgreSQL: `SELECT 1` through tracked pg.Pools against bare ones, interleaved
+// A B A B, in two groups that each run in a child process of their own (see bench/group-process.ts):
+// - plain: `bare` (the reference), `default`, `always`, `off`, and `control` (a second untracked pool: an A/A check
+//   of the method's own noise and bias). No AsyncLocalStorage ever runs in this process.
+// - scoped: every operation inside an AsyncLocalStorage scope. `als` (the reference: bare pg, each operation inside
+//   `new AsyncLocalStorage().run({}, op)`, the floor any owner tracking pays on Node 20), `owners` (poolscope default,
+//   each operation inside `inspector.runAs('job bench', op)`), and `als-control` (a second untracked pool in the same
+//   empty scope). On Node 20 the first AsyncLocalStorage run turns its promise hooks on for the whole process, which
+//   would slow the plain group's bare baseline: hence the separate processes.
+// By default each round is one run whose workers switch pool every 100 ms, round-robin over the group's pools (every
+// pool equally often, so equally warm); with --interleave run, each round is the separate runs base X1 base X2 ....
+// Each X is compared with its group's reference in the same process; `als` itself is compared with `bare` by CPU per
+// query across the two processes. The rounds are split into --segments (2) that run the groups in the order
+// plain scoped | scoped plain, so drift on the machine falls on both groups alike. One table at the end.
 // Informational: prints PASS/MISS against the targets and exits 0 once it has measured.
 //
-//   node --import tsx bench/pg-overhead-bench.ts [--rounds 5] [--seconds 1.2] [--warmup 0.25]
-//        [--concurrency 10,50] [--workloads query,connect] [--variants default,always,off,control]
-//        [--interleave slice|run] [--slice-ms 100] [--stack-depth 12] [--budget 280] [--lib tsc|dist|src]
+//   node --import tsx bench/pg-overhead-bench.ts [--rounds 5] [--seconds 1.5] [--warmup 0.25]
+//        [--concurrency 10,50] [--workloads query,connect] [--variants default,always,off,control,als,owners,als-control]
+//        [--interleave slice|run] [--slice-ms 100] [--stack-depth 12] [--segments 2] [--budget 300] [--lib tsc|dist|src]
 //
 // DATABASE_URL if set (loopback only), else postgres://postgres@127.0.0.1:5432/postgres. See bench/README.md.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Inspector, PoolTracker, PoolTrackingOptions } from '../src/index.js';
-import { LIB_CHOICES, loadPoolscope } from './load-poolscope.js';
+import { asyncHooksActive, GROUPS, loadChildLib, shareLib, startChildGroup } from './group-process.js';
+import type { ChildGroup, GroupName } from './group-process.js';
+import { LIB_CHOICES } from './load-poolscope.js';
 import type { LibChoice } from './load-poolscope.js';
 
+const SCRIPT = fileURLToPath(import.meta.url);
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const POOL_MAX = 10;
 const PRIME_SECONDS = 0.5;
+/** Estimated cost of one child process beyond its measurements: node + tsx start-up, loading, connecting. */
+const CHILD_START_SECONDS = 2.5;
 
 const WORKLOADS = ['query', 'connect'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -31,21 +46,36 @@ const WORKLOAD_LABEL: Record<Workload, string> = {
   connect: 'connect+query+release',
 };
 
-const TRACKED = ['default', 'always', 'off'] as const;
+/** Compared with `bare` in the plain group (no AsyncLocalStorage in the process). */
+const PLAIN_COMPARED = ['default', 'always', 'off', 'control'] as const;
+/** Compared with `als` in the scoped group (every operation inside an AsyncLocalStorage scope). */
+const SCOPED_COMPARED = ['owners', 'als-control'] as const;
+type ComparedName = (typeof PLAIN_COMPARED)[number] | (typeof SCOPED_COMPARED)[number];
+/** What --variants accepts: every compared variant, and `als` (the scoped reference, set against `bare`). */
+const SELECTABLE = [...PLAIN_COMPARED, 'als', ...SCOPED_COMPARED] as const;
+type SelectableName = (typeof SELECTABLE)[number];
+type BaselineName = 'bare' | 'als';
+type VariantName = BaselineName | ComparedName;
+
+const GROUP_BASELINE: Record<GroupName, BaselineName> = { plain: 'bare', scoped: 'als' };
+const GROUP_COMPARED: Record<GroupName, readonly ComparedName[]> = { plain: PLAIN_COMPARED, scoped: SCOPED_COMPARED };
+
+const TRACKED = ['default', 'always', 'off', 'owners'] as const;
 type TrackedName = (typeof TRACKED)[number];
-/** Compared against bare: the tracked variants, and `control`, a second untracked pool (an A/A check of the method). */
-const COMPARED = [...TRACKED, 'control'] as const;
-type ComparedName = (typeof COMPARED)[number];
-type VariantName = 'bare' | ComparedName;
 const isTracked = (name: VariantName): name is TrackedName => (TRACKED as readonly string[]).includes(name);
 
-/** Median ratio against the adjacent bare run that each tracked variant must reach. */
-const TARGETS: Record<TrackedName, number> = { default: 0.97, always: 0.88, off: 0.99 };
+/** Median ratio against the group's reference (bare, or als for owners) that each tracked variant must reach. */
+const TARGETS: Record<TrackedName, number> = { default: 0.97, always: 0.88, off: 0.99, owners: 0.97 };
+/** The A/A controls: untracked pools that should read 1 against their reference. */
+const CONTROL_MARGIN = 0.03;
 
+const OWNERS_POOL_NAME = 'bench-owners';
+const OWNER_LABEL = 'job bench';
 const TRACKING_OPTIONS: Record<TrackedName, PoolTrackingOptions> = {
   default: { name: 'bench-default' },
   always: { name: 'bench-always', stackCapture: 'always' },
   off: { name: 'bench-off', stackCapture: 'off' },
+  owners: { name: OWNERS_POOL_NAME },
 };
 
 // ---- arguments --------------------------------------------------------------------------------------------------
@@ -59,9 +89,18 @@ interface Args {
   stackDepth: number;
   budget: number;
   lib: LibChoice;
-  variants: ComparedName[];
+  variants: SelectableName[];
   interleave: Interleave;
   sliceMs: number;
+  segments: number;
+  /** Internal (parent to child): run only this group and print its figures as JSON. */
+  group: GroupName | undefined;
+  /** Internal: the folder of the parent's shared transpile of src/. */
+  libDir: string | undefined;
+  /** Internal: rounds run by earlier children of this group (for the rotation and the progress lines). */
+  roundOffset: number;
+  /** Internal: rounds of this group over all its children. */
+  roundTotal: number | undefined;
 }
 
 /** `slice`: bare and X share each measurement, taking turns every --slice-ms; `run`: separate runs, bare then X. */
@@ -72,8 +111,8 @@ function usage(message: string): never {
   console.error(`pg-overhead-bench: ${message}`);
   console.error(
     'usage: node --import tsx bench/pg-overhead-bench.ts [--rounds N] [--seconds S] [--warmup S] ' +
-      '[--concurrency 10,50] [--workloads query,connect] [--variants default,always,off,control] ' +
-      '[--interleave slice|run] [--slice-ms MS] [--stack-depth N] [--budget S] [--lib tsc|dist|src]',
+      `[--concurrency 10,50] [--workloads query,connect] [--variants ${SELECTABLE.join(',')}] ` +
+      '[--interleave slice|run] [--slice-ms MS] [--stack-depth N] [--segments N] [--budget S] [--lib tsc|dist|src]',
   );
   process.exit(2);
 }
@@ -86,11 +125,16 @@ function parseArgs(argv: readonly string[]): Args {
     concurrency: [10, 50],
     workloads: [...WORKLOADS],
     stackDepth: 12,
-    budget: 280,
+    budget: 300,
     lib: 'tsc',
-    variants: [...COMPARED],
+    variants: [...SELECTABLE],
     interleave: 'slice',
     sliceMs: 100,
+    segments: 2,
+    group: undefined,
+    libDir: undefined,
+    roundOffset: 0,
+    roundTotal: undefined,
   };
   const number = (flag: string, text: string | undefined, min: number, integer: boolean): number => {
     const value = Number(text);
@@ -120,6 +164,9 @@ function parseArgs(argv: readonly string[]): Args {
       case '--budget':
         args.budget = number(flag, value(), 10, false);
         break;
+      case '--segments':
+        args.segments = number(flag, value(), 1, true);
+        break;
       case '--concurrency': {
         const list = (value() ?? '').split(',').filter((s) => s !== '');
         if (list.length === 0) usage('--concurrency needs a list such as 10,50');
@@ -134,10 +181,13 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       }
       case '--variants': {
+        // Empty only from the parent to a child whose group compares nothing (its reference runs alone).
         const list = (value() ?? '').split(',').filter((s) => s !== '');
-        for (const v of list) if (!(COMPARED as readonly string[]).includes(v)) usage(`unknown variant ${JSON.stringify(v)}`);
-        if (list.length === 0 || new Set(list).size !== list.length) usage('--variants needs a list without repeats, e.g. default,off');
-        args.variants = list as ComparedName[];
+        for (const v of list) {
+          if (!(SELECTABLE as readonly string[]).includes(v)) usage(`unknown variant ${JSON.stringify(v)}; known: ${SELECTABLE.join(', ')}`);
+        }
+        if (new Set(list).size !== list.length) usage('--variants needs a list without repeats, e.g. default,owners');
+        args.variants = list as SelectableName[];
         break;
       }
       case '--interleave': {
@@ -155,6 +205,22 @@ function parseArgs(argv: readonly string[]): Args {
         args.lib = lib as LibChoice;
         break;
       }
+      case '--group': {
+        const group = value() ?? '';
+        if (!(GROUPS as readonly string[]).includes(group)) usage(`--group needs one of ${GROUPS.join(', ')}`);
+        args.group = group as GroupName;
+        break;
+      }
+      case '--lib-dir':
+        args.libDir = value();
+        if (args.libDir === undefined || args.libDir === '') usage('--lib-dir needs a folder');
+        break;
+      case '--round-offset':
+        args.roundOffset = number(flag, value(), 0, true);
+        break;
+      case '--round-total':
+        args.roundTotal = number(flag, value(), 1, true);
+        break;
       case '--help':
       case '-h':
         usage('help');
@@ -163,7 +229,25 @@ function parseArgs(argv: readonly string[]): Args {
         usage(`unknown argument ${JSON.stringify(token)}`);
     }
   }
+  if (args.group === undefined && args.variants.length === 0) usage(`--variants needs a list such as ${SELECTABLE.join(',')}`);
+  if (args.group !== undefined) {
+    const allowed = GROUP_COMPARED[args.group] as readonly string[];
+    for (const v of args.variants) if (!allowed.includes(v)) usage(`variant ${v} is not in group ${args.group}`);
+  }
   return args;
+}
+
+/**
+ * The groups to run and the variants each compares with its reference. `als` needs both groups: it is the scoped
+ * group's reference, and it is set against the plain group's `bare`.
+ */
+function groupPlan(selected: readonly SelectableName[]): Map<GroupName, ComparedName[]> {
+  const plan = new Map<GroupName, ComparedName[]>();
+  for (const group of GROUPS) {
+    const compared = selected.filter((v): v is ComparedName => (GROUP_COMPARED[group] as readonly string[]).includes(v));
+    if (compared.length > 0 || selected.includes('als')) plan.set(group, compared);
+  }
+  return plan;
 }
 
 /** Refuses anything but a loopback server: this bench floods the server it is pointed at. */
@@ -180,6 +264,42 @@ function loopbackUrl(raw: string): string {
     usage(`refusing to benchmark a non-loopback server (${url.hostname || 'no host'}); use 127.0.0.1 or localhost`);
   }
   return raw;
+}
+
+// ---- time estimates ---------------------------------------------------------------------------------------------
+
+/** In slice mode the warm-up lasts at least one full turn of the slots, so every pool is warm before counting. */
+function sliceWarmupSeconds(args: Args, slots: number): number {
+  return Math.max(args.warmup, (slots * args.sliceMs) / 1000);
+}
+
+/** Seconds one round of one cell takes in a group comparing `compared` with its reference. */
+function roundSeconds(args: Args, compared: number): number {
+  if (args.interleave === 'run') return compared === 0 ? args.warmup + args.seconds : 2 * compared * (args.warmup + args.seconds);
+  return sliceWarmupSeconds(args, 1 + compared) + (1 + compared) * args.seconds;
+}
+
+/** Seconds one child of a group spends outside its rounds: start-up and priming every pool on every workload. */
+function childFixedSeconds(args: Args, compared: number): number {
+  return CHILD_START_SECONDS + (1 + compared) * args.workloads.length * (PRIME_SECONDS + 0.1);
+}
+
+function childEstimate(args: Args, compared: number, rounds: number): number {
+  return childFixedSeconds(args, compared) + args.workloads.length * args.concurrency.length * rounds * roundSeconds(args, compared);
+}
+
+/** Splits `rounds` into `segments` runs, larger first (5 in 2: 3 then 2). */
+function segmentRounds(rounds: number, segments: number): number[] {
+  const n = Math.min(rounds, segments);
+  return Array.from({ length: n }, (_, i) => Math.floor(rounds / n) + (i < rounds % n ? 1 : 0));
+}
+
+function totalEstimate(args: Args, plan: ReadonlyMap<GroupName, readonly ComparedName[]>, rounds: number): number {
+  let total = 2;
+  for (const segment of segmentRounds(rounds, args.segments)) {
+    for (const compared of plan.values()) total += childEstimate(args, compared.length, segment);
+  }
+  return total;
 }
 
 // ---- workloads --------------------------------------------------------------------------------------------------
@@ -352,140 +472,171 @@ const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString
 const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const fmtSigned = (n: number, digits: number) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(digits)}` : '-');
 
-interface CellResult {
-  readonly workload: Workload;
-  readonly concurrency: number;
-  readonly runs: Map<VariantName, RunResult[]>;
-  /** Per variant, one per round: X / bare of the round (slice mode: the median of its slice ratios). */
-  readonly ratios: Map<ComparedName, number[]>;
-  /** Per variant: the ratios the table's median is taken over (slice mode: every X slice / its bare neighbours). */
-  readonly samples: Map<ComparedName, number[]>;
-  /** Per variant, paired like `samples`: its CPU per op minus bare's, microseconds. */
-  readonly cpuDeltas: Map<ComparedName, number[]>;
+// ---- what a child reports ---------------------------------------------------------------------------------------
+
+/** One measured run of one variant (slice mode: its slices of one round, summed). */
+interface RunRecord extends RunResult {
+  /** Round number over the whole bench (0-based); the children of one segment share round numbers. */
+  readonly round: number;
 }
 
-// ---- main -------------------------------------------------------------------------------------------------------
+interface CellData {
+  readonly workload: Workload;
+  readonly concurrency: number;
+  /** Per variant, the group's reference included. */
+  readonly runs: Partial<Record<VariantName, RunRecord[]>>;
+  /** Per compared variant, one per round: X / reference of the round (slice mode: the median of its slice ratios). */
+  readonly ratios: Partial<Record<ComparedName, number[]>>;
+  /** Per compared variant: the ratios the table's median is taken over (slice mode: every X slice / its neighbours). */
+  readonly samples: Partial<Record<ComparedName, number[]>>;
+  /** Per compared variant, paired like `samples`: its CPU per op minus the reference's, microseconds. */
+  readonly cpuDeltas: Partial<Record<ComparedName, number[]>>;
+}
+
+interface TrackerReport {
+  readonly name: TrackedName;
+  readonly counters: Record<string, number>;
+}
+
+/** What one child prints on stdout, as one line of JSON. */
+interface GroupResult {
+  readonly group: GroupName;
+  readonly poolscope: string;
+  readonly cells: CellData[];
+  readonly trackers: TrackerReport[];
+  /** Whether AsyncLocalStorage's hooks were on at the end of the measurements (they must not be in `plain`). */
+  readonly asyncHooks: boolean;
+  /** Scoped group: whether a lease taken inside runAs() is held by that owner. */
+  readonly ownerCheck: string | undefined;
+  readonly firstRound: number;
+  readonly rounds: number;
+  readonly seconds: number;
+}
+
+function push<K extends string, V>(record: Partial<Record<K, V[]>>, key: K, value: V): void {
+  (record[key] ??= []).push(value);
+}
+
+// ---- child: one group -------------------------------------------------------------------------------------------
 
 interface Variant {
   readonly name: VariantName;
   readonly pool: pg.Pool;
   readonly inspector: Inspector | undefined;
   readonly tracker: PoolTracker | undefined;
+  /** How the variant runs one operation: as it is, inside an empty scope, or inside an owner. */
+  readonly wrap: (op: Operation) => Operation;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const url = loopbackUrl(process.env.DATABASE_URL ?? DEFAULT_URL);
-  const poolscope = await loadPoolscope(args.lib);
-  const { lib } = poolscope;
+/** Progress goes to stderr (the parent shows it); stdout carries only the JSON result. */
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
-  const compared = args.variants;
-  const cells = args.workloads.length * args.concurrency.length;
-  // In slice mode the warm-up lasts at least one full turn of the slots, so every pool is warm before counting.
-  const sliceWarmup = Math.max(args.warmup, ((1 + compared.length) * args.sliceMs) / 1000);
-  const perRound =
-    args.interleave === 'run'
-      ? 2 * compared.length * (args.warmup + args.seconds)
-      : sliceWarmup + (1 + compared.length) * args.seconds;
-  const fixed = (1 + compared.length) * args.workloads.length * (PRIME_SECONDS + 0.1) + 5;
-  let rounds = args.rounds;
-  const estimate = (r: number) => fixed + cells * r * perRound;
-  while (rounds > 1 && estimate(rounds) > args.budget) rounds -= 1;
-  if (estimate(rounds) > args.budget) {
-    usage(`one round of ${cells} cells needs ${estimate(1).toFixed(0)}s, over --budget ${args.budget}s`);
+/** One checkout inside runAs(): the snapshot must show the lease held by that owner, or `owners` measures nothing. */
+async function checkOwner(v: Variant): Promise<string> {
+  const inspector = v.inspector;
+  if (inspector === undefined) return 'no inspector';
+  try {
+    const holders = await inspector.runAs(OWNER_LABEL, async () => {
+      const client = await v.pool.connect();
+      try {
+        return inspector.snapshot(OWNERS_POOL_NAME).holders.map((h) => (h.owner === null ? 'no owner' : `${h.owner.kind} "${h.owner.label}"`));
+      } finally {
+        client.release();
+      }
+    });
+    return holders.length === 1 && holders[0] !== 'no owner'
+      ? `ok: a lease taken inside runAs() is held by ${holders[0]}`
+      : `UNEXPECTED: the lease holders' owners are ${JSON.stringify(holders)}`;
+  } catch (error) {
+    return `could not check (${error instanceof Error ? error.message : String(error)})`;
   }
-  if (rounds < args.rounds) {
-    console.log(`note: --rounds ${args.rounds} would take ~${estimate(args.rounds).toFixed(0)}s, over --budget ${args.budget}s; running ${rounds} rounds`);
-  }
-  // Last resort against a stalled server: the run is bounded even if a query never returns.
-  const limitSeconds = Math.ceil(estimate(rounds) + 60);
+}
+
+async function runGroup(args: Args, group: GroupName): Promise<void> {
+  const url = loopbackUrl(process.env.DATABASE_URL ?? DEFAULT_URL);
+  const started = performance.now();
+  const baseline = GROUP_BASELINE[group];
+  const compared = args.variants as ComparedName[];
+  const rounds = args.rounds;
+  const roundTotal = args.roundTotal ?? args.roundOffset + rounds;
+  // Last resort against a stalled server: the child is bounded even if a query never returns.
+  const limitSeconds = Math.ceil(childEstimate(args, compared.length, rounds) + 60);
   const watchdog = setTimeout(() => {
-    console.error(`pg-overhead-bench: still running ${limitSeconds}s after start; giving up (server stalled?)`);
+    log(`pg-overhead-bench [${group}]: still running ${limitSeconds}s after start; giving up (server stalled?)`);
     process.exit(1);
   }, limitSeconds * 1000);
   watchdog.unref();
 
-  const variants: Variant[] = [];
+  const poolscope = await loadChildLib(args.lib, args.libDir);
+  const { lib } = poolscope;
+  // Scoped group: one empty storage for `als` and `als-control`; each operation gets a fresh empty store, as a request
+  // middleware would give each request.
+  const storage = new AsyncLocalStorage<object>();
+  const inEmptyScope = (op: Operation): Operation => () => storage.run({}, op);
   const makePool = () =>
     new pg.Pool({ connectionString: url, max: POOL_MAX, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000 });
-  const bare: Variant = { name: 'bare', pool: makePool(), inspector: undefined, tracker: undefined };
-  variants.push(bare);
-  const tracked = new Map<TrackedName, Variant>();
-  for (const name of compared) {
+  const variants: Variant[] = [];
+  for (const name of [baseline, ...compared] as VariantName[]) {
     const pool = makePool();
+    pool.on('error', (error) => log(`pool ${name}: idle client error: ${error.message}`));
     if (!isTracked(name)) {
-      variants.push({ name, pool, inspector: undefined, tracker: undefined });
+      variants.push({ name, pool, inspector: undefined, tracker: undefined, wrap: group === 'scoped' ? inEmptyScope : (op) => op });
       continue;
     }
     const inspector = new lib.Inspector();
     const tracker = lib.trackPgPool(inspector, pool, TRACKING_OPTIONS[name]);
-    const variant: Variant = { name, pool, inspector, tracker };
-    tracked.set(name, variant);
-    variants.push(variant);
+    const wrap = name === 'owners' ? (op: Operation): Operation => () => inspector.runAs(OWNER_LABEL, op) : (op: Operation) => op;
+    variants.push({ name, pool, inspector, tracker, wrap });
   }
-  for (const v of variants) v.pool.on('error', (error) => console.error(`pool ${v.name}: idle client error: ${error.message}`));
 
   try {
-    const info = await bare.pool.query<{ version: string }>('SELECT version() AS version');
-    const started = new Date();
-    console.log('poolscope pg overhead bench');
-    console.log(`date:        ${started.toISOString()}`);
-    console.log(`node:        ${process.version} (${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? 'unknown'})`);
-    console.log(`postgres:    ${info.rows[0]?.version ?? 'unknown'}`);
-    console.log(`server:      ${new URL(url).host}`);
-    console.log(`poolscope:   ${poolscope.description}`);
-    console.log(
-      `method:      pool max ${POOL_MAX}; ${rounds} rounds per cell; ` +
-        (args.interleave === 'slice'
-          ? `each round one run whose workers switch pool every ${args.sliceMs} ms, round-robin over bare ` +
-            `${compared.join(' ')} (order of the X rotating per round), ${sliceWarmup}s warm-up, then ${args.seconds}s ` +
-            `measured per pool; ratio = X slice / nearest bare slices; `
-          : `each round the runs bare X1 bare X2 ... (X rotating over ${compared.join('/')}), ${args.warmup}s warm-up ` +
-            `+ ${args.seconds}s measured each; ratio = X / the bare run just before it; `) +
-        `calls made ${args.stackDepth} frames deep`,
-    );
-    console.log(`load avg:    ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} (start)`);
-    console.log(`estimate:    ~${estimate(rounds).toFixed(0)}s`);
-    console.log('');
-
-    // Prime: open every pool's connections and let V8 compile both paths before anything is measured.
+    // Prime: open every pool's connections and let V8 compile every path before anything is measured.
     for (const workload of args.workloads) {
       for (const v of variants) {
-        await measure([operationFor(v.pool, workload, args.stackDepth)], POOL_MAX, PRIME_SECONDS * 1000, 100, 100);
+        await measure([v.wrap(operationFor(v.pool, workload, args.stackDepth))], POOL_MAX, PRIME_SECONDS * 1000, 100, 100);
       }
     }
+    const ownersVariant = variants.find((v) => v.name === 'owners');
+    const ownerCheck = ownersVariant === undefined ? undefined : await checkOwner(ownersVariant);
 
-    const results: CellResult[] = [];
+    const cells: CellData[] = [];
+    const sliceWarmup = sliceWarmupSeconds(args, 1 + compared.length);
     for (const workload of args.workloads) {
       for (const concurrency of args.concurrency) {
-        const cell: CellResult = { workload, concurrency, runs: new Map(), ratios: new Map(), samples: new Map(), cpuDeltas: new Map() };
-        const ops = new Map(variants.map((v) => [v.name, operationFor(v.pool, workload, args.stackDepth)] as const));
+        const cell: CellData = { workload, concurrency, runs: {}, ratios: {}, samples: {}, cpuDeltas: {} };
+        const ops = new Map(variants.map((v) => [v.name, v.wrap(operationFor(v.pool, workload, args.stackDepth))] as const));
         const warmupMs = args.warmup * 1000;
         const measureMs = args.seconds * 1000;
         const opOf = (name: VariantName) => ops.get(name) as Operation;
-        /** `run` mode: separate runs bare X1 bare X2 ...; each X against the bare run just before it. */
-        const runRound = async (order: readonly ComparedName[]): Promise<Map<ComparedName, number>> => {
+        /** `run` mode: separate runs base X1 base X2 ...; each X against the reference run just before it. */
+        const runRound = async (round: number, order: readonly ComparedName[]): Promise<Map<ComparedName, number>> => {
           const roundRatios = new Map<ComparedName, number>();
+          if (order.length === 0) {
+            const base = runResult((await measure([opOf(baseline)], concurrency, warmupMs, measureMs, measureMs)).totals);
+            push(cell.runs, baseline, { round, ...base });
+          }
           for (const name of order) {
-            const base = runResult((await measure([opOf('bare')], concurrency, warmupMs, measureMs, measureMs)).totals);
+            const base = runResult((await measure([opOf(baseline)], concurrency, warmupMs, measureMs, measureMs)).totals);
             const mine = runResult((await measure([opOf(name)], concurrency, warmupMs, measureMs, measureMs)).totals);
-            append(cell.runs, 'bare', base);
-            append(cell.runs, name, mine);
+            push(cell.runs, baseline, { round, ...base });
+            push(cell.runs, name, { round, ...mine });
             const ratio = mine.qps / base.qps;
-            append(cell.samples, name, ratio);
-            append(cell.cpuDeltas, name, mine.cpuMicros - base.cpuMicros);
+            push(cell.samples, name, ratio);
+            push(cell.cpuDeltas, name, mine.cpuMicros - base.cpuMicros);
             roundRatios.set(name, ratio);
           }
           return roundRatios;
         };
         /**
-         * `slice` mode: one run whose slots go bare X1 X2 ... round-robin every --slice-ms; each X slice against the
-         * mean of the nearest bare slices before and after it. Every pool is used equally often (a pool used less
-         * often than bare reads slower: its server backends go cold between turns) and all share any interference;
-         * the median over many slices shrugs off a stalled one.
+         * `slice` mode: one run whose slots go base X1 X2 ... round-robin every --slice-ms; each X slice against the
+         * mean of the nearest reference slices before and after it. Every pool is used equally often (a pool used less
+         * often than the reference reads slower: its server backends go cold between turns) and all share any
+         * interference; the median over many slices shrugs off a stalled one.
          */
-        const sliceRound = async (order: readonly ComparedName[]): Promise<Map<ComparedName, number>> => {
-          const slots: readonly VariantName[] = ['bare', ...order];
+        const sliceRound = async (round: number, order: readonly ComparedName[]): Promise<Map<ComparedName, number>> => {
+          const slots: readonly VariantName[] = [baseline, ...order];
           const { totals, slices } = await measure(
             slots.map(opOf),
             concurrency,
@@ -493,119 +644,355 @@ async function main(): Promise<void> {
             slots.length * measureMs,
             args.sliceMs,
           );
-          append(cell.runs, 'bare', runResult(totals.filter((_, i) => slots[i] === 'bare')));
-          for (const name of order) append(cell.runs, name, runResult(totals.filter((_, i) => slots[i] === name)));
+          slots.forEach((name, i) => push(cell.runs, name, { round, ...runResult(totals.filter((_, j) => j === i)) }));
           const perRound = new Map<ComparedName, number[]>();
+          const isBase = (s: Slice | undefined): s is Slice => s !== undefined && slots[s.slot] === baseline && s.count > 0;
           slices.forEach((slice, i) => {
             const name = slots[slice.slot];
-            if (name === undefined || name === 'bare' || slice.count === 0) return;
-            const isBare = (s: Slice | undefined): s is Slice => s !== undefined && slots[s.slot] === 'bare' && s.count > 0;
-            const neighbours = [[...slices.slice(0, i)].reverse().find(isBare), slices.slice(i + 1).find(isBare)].filter(isBare);
+            if (name === undefined || name === baseline || slice.count === 0) return;
+            const neighbours = [[...slices.slice(0, i)].reverse().find(isBase), slices.slice(i + 1).find(isBase)].filter(isBase);
             if (neighbours.length === 0) return;
-            const bareQps = neighbours.reduce((sum, s) => sum + s.count / s.millis, 0) / neighbours.length;
-            const bareCpu = neighbours.reduce((sum, s) => sum + s.cpuMicros / s.count, 0) / neighbours.length;
-            const ratio = slice.count / slice.millis / bareQps;
-            append(cell.samples, name, ratio);
-            append(cell.cpuDeltas, name, slice.cpuMicros / slice.count - bareCpu);
-            append(perRound, name, ratio);
+            const baseQps = neighbours.reduce((sum, s) => sum + s.count / s.millis, 0) / neighbours.length;
+            const baseCpu = neighbours.reduce((sum, s) => sum + s.cpuMicros / s.count, 0) / neighbours.length;
+            const ratio = slice.count / slice.millis / baseQps;
+            const comparedName = name as ComparedName;
+            push(cell.samples, comparedName, ratio);
+            push(cell.cpuDeltas, comparedName, slice.cpuMicros / slice.count - baseCpu);
+            append(perRound, comparedName, ratio);
           });
           return new Map(order.map((name) => [name, median(perRound.get(name) ?? [])] as const));
         };
         for (let r = 0; r < rounds; r++) {
-          const order = compared.map((_, i) => compared[(i + r) % compared.length] as ComparedName);
+          const round = args.roundOffset + r;
+          const order = compared.map((_, i) => compared[(i + round) % compared.length] as ComparedName);
+          const roundRatios = args.interleave === 'run' ? await runRound(round, order) : await sliceRound(round, order);
           const parts: string[] = [];
-          const roundRatios = args.interleave === 'run' ? await runRound(order) : await sliceRound(order);
           for (const name of order) {
             const ratio = roundRatios.get(name) ?? Number.NaN;
-            append(cell.ratios, name, ratio);
+            push(cell.ratios, name, ratio);
             parts.push(`${name} ${fmt(ratio, 3)}`);
           }
-          console.log(`  ${WORKLOAD_LABEL[workload]} c=${concurrency} round ${r + 1}/${rounds}: ${parts.join(', ')}`);
+          const base = cell.runs[baseline]?.at(-1);
+          parts.push(`(${baseline} ${fmtInt(base?.qps ?? Number.NaN)} q/s, ${fmt(base?.cpuMicros ?? Number.NaN, 1)} us/q)`);
+          log(`  [${group}] ${WORKLOAD_LABEL[workload]} c=${concurrency} round ${round + 1}/${roundTotal}: ${parts.join(', ')}`);
         }
-        results.push(cell);
+        cells.push(cell);
       }
     }
 
-    console.log('');
-    console.log(`load avg:    ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} (end)`);
-    console.log('');
-    const rows: string[][] = [
-      ['workload', 'conc', 'variant', 'median q/s', 'CPU us/q', 'dCPU us/q', 'median ratio', 'round min', 'round max', 'target', 'verdict'],
-    ];
-    const verdicts = new Map<ComparedName, { pass: number; total: number; ratios: number[] }>();
-    for (const cell of results) {
-      for (const name of ['bare', ...compared] as const) {
-        const runs = cell.runs.get(name) ?? [];
-        const qps = median(runs.map((r) => r.qps));
-        const cpu = median(runs.map((r) => r.cpuMicros));
-        if (name === 'bare') {
-          rows.push([WORKLOAD_LABEL[cell.workload], String(cell.concurrency), name, fmtInt(qps), fmt(cpu, 1), '', '1 (ref)', '', '', '', '']);
-          continue;
-        }
-        const ratios = cell.ratios.get(name) ?? [];
-        const med = median(cell.samples.get(name) ?? []);
-        const target = isTracked(name) ? TARGETS[name] : undefined;
-        // The control is untracked: it should read ~1; anything else is the method's own bias or noise.
-        const pass = target === undefined ? Math.abs(med - 1) <= 0.03 : med >= target;
-        const summary = verdicts.get(name) ?? { pass: 0, total: 0, ratios: [] };
-        summary.total += 1;
-        if (pass) summary.pass += 1;
-        summary.ratios.push(med);
-        verdicts.set(name, summary);
-        rows.push([
-          WORKLOAD_LABEL[cell.workload],
-          String(cell.concurrency),
-          name,
-          fmtInt(qps),
-          fmt(cpu, 1),
-          fmtSigned(median(cell.cpuDeltas.get(name) ?? []), 2),
-          fmt(med, 3),
-          fmt(Math.min(...ratios), 3),
-          fmt(Math.max(...ratios), 3),
-          target === undefined ? '~1 +-0.03' : `>= ${target.toFixed(2)}`,
-          target === undefined ? (pass ? 'ok' : 'BIASED') : pass ? 'PASS' : 'MISS',
-        ]);
-      }
+    // Before closing anything (closing an inspector disables its storage).
+    const asyncHooks = asyncHooksActive();
+    const trackers: TrackerReport[] = [];
+    for (const v of variants) {
+      const counters = v.tracker?.stats().counters;
+      if (counters !== undefined && isTracked(v.name)) trackers.push({ name: v.name, counters: { ...counters } });
     }
-    console.log(table(rows, new Set([1, 3, 4, 5, 6, 7, 8])));
-    const samplesPerVariant = results[0]?.samples.get(compared[0] as ComparedName)?.length ?? 0;
-    console.log(
-      args.interleave === 'slice'
-        ? `median ratio: median over ~${samplesPerVariant} slices per cell of (X slice q/s) / (mean q/s of the nearest ` +
-            'bare slices before and after it); round min/max: range of the per-round medians; dCPU: median of the same pairs\' process CPU ' +
-            'per query, X minus bare; median q/s and CPU us/q: per-round totals'
-        : 'median ratio: median over rounds of X / the bare run just before it; round min/max: range of those ratios; ' +
-            'dCPU: median of the same pairs\' process CPU per query, X minus bare',
-    );
-    console.log('');
-    console.log('targets (median ratio against bare, per workload x concurrency cell):');
-    for (const name of compared) {
-      const s = verdicts.get(name);
-      if (s === undefined) continue;
-      const target = isTracked(name) ? `>= ${TARGETS[name].toFixed(2)}` : '~1 +-0.03 (A/A control, untracked)';
-      const verdict = s.pass === s.total ? (isTracked(name) ? 'PASS' : 'ok') : isTracked(name) ? 'MISS' : 'BIASED';
-      console.log(
-        `  ${name.padEnd(8)} ${target}: ${verdict} (${s.pass}/${s.total} cells; cell medians ` +
-          `${s.ratios.map((r) => fmt(r, 3)).join(', ')})`,
-      );
-    }
-
-    console.log('');
-    console.log('tracker sanity (whole run, including warm-up):');
-    for (const [name, v] of tracked) {
-      const c = v.tracker?.stats().counters;
-      if (c === undefined) continue;
-      console.log(
-        `  ${name.padEnd(8)} acquires ${c.acquires}, releases ${c.releases}, queries ${c.queries}, errors ${c.errors}, ` +
-          `leaks ${c.leaksSuspected}, dirty ${c.dirtyReleases}, double ${c.doubleReleases}, saturation snapshots ${c.saturationSnapshots}`,
-      );
-    }
-    console.log(`elapsed:     ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s`);
+    const result: GroupResult = {
+      group,
+      poolscope: poolscope.description,
+      cells,
+      trackers,
+      asyncHooks,
+      ownerCheck,
+      firstRound: args.roundOffset,
+      rounds,
+      seconds: (performance.now() - started) / 1000,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const v of variants) v.inspector?.close();
     await Promise.allSettled(variants.map((v) => v.pool.end()));
     clearTimeout(watchdog);
   }
+}
+
+// ---- parent: both groups, one table -----------------------------------------------------------------------------
+
+interface MergedCell {
+  readonly workload: Workload;
+  readonly concurrency: number;
+  readonly runs: Map<VariantName, RunRecord[]>;
+  readonly ratios: Map<ComparedName, number[]>;
+  readonly samples: Map<ComparedName, number[]>;
+  readonly cpuDeltas: Map<ComparedName, number[]>;
+}
+
+/** CPU per operation of each round, over all of that round's runs of one variant. */
+function cpuByRound(runs: readonly RunRecord[]): Map<number, number> {
+  const sums = new Map<number, { cpu: number; count: number }>();
+  for (const run of runs) {
+    const sum = sums.get(run.round) ?? { cpu: 0, count: 0 };
+    sum.cpu += run.cpuMicros * run.count;
+    sum.count += run.count;
+    sums.set(run.round, sum);
+  }
+  return new Map([...sums].map(([round, sum]) => [round, sum.cpu / sum.count] as const));
+}
+
+/** `als` against `bare`: per round, bare's CPU per query / als's and als's minus bare's, from the two processes. */
+function crossProcess(bare: readonly RunRecord[], als: readonly RunRecord[]): { ratios: number[]; deltas: number[] } {
+  const bareCpu = cpuByRound(bare);
+  const ratios: number[] = [];
+  const deltas: number[] = [];
+  for (const [round, alsCpu] of cpuByRound(als)) {
+    const base = bareCpu.get(round);
+    if (base === undefined) continue;
+    ratios.push(base / alsCpu);
+    deltas.push(alsCpu - base);
+  }
+  return { ratios, deltas };
+}
+
+const targetText = (name: ComparedName): string => (isTracked(name) ? `>= ${TARGETS[name].toFixed(2)}` : `~1 +-${CONTROL_MARGIN}`);
+
+async function runAll(args: Args): Promise<void> {
+  const url = loopbackUrl(process.env.DATABASE_URL ?? DEFAULT_URL);
+  const plan = groupPlan(args.variants);
+  const groups = [...plan.keys()];
+  const cellCount = args.workloads.length * args.concurrency.length;
+  let rounds = args.rounds;
+  while (rounds > 1 && totalEstimate(args, plan, rounds) > args.budget) rounds -= 1;
+  if (totalEstimate(args, plan, rounds) > args.budget) {
+    usage(`one round of ${cellCount} cells needs ${totalEstimate(args, plan, 1).toFixed(0)}s, over --budget ${args.budget}s`);
+  }
+  if (rounds < args.rounds) {
+    console.log(
+      `note: --rounds ${args.rounds} would take ~${totalEstimate(args, plan, args.rounds).toFixed(0)}s, over --budget ` +
+        `${args.budget}s; running ${rounds} rounds`,
+    );
+  }
+  const estimate = totalEstimate(args, plan, rounds);
+  const schedule: { group: GroupName; rounds: number; offset: number }[] = [];
+  let offset = 0;
+  segmentRounds(rounds, args.segments).forEach((count, s) => {
+    // plain scoped | scoped plain | ...: drift over the run falls on both groups alike.
+    for (const group of s % 2 === 0 ? groups : [...groups].reverse()) schedule.push({ group, rounds: count, offset });
+    offset += count;
+  });
+
+  // Last resort: the parent gives up (and stops the child it started) if a child overruns.
+  let current: ChildGroup<GroupResult> | undefined;
+  const limitSeconds = Math.ceil(estimate + 90);
+  const watchdog = setTimeout(() => {
+    console.error(`pg-overhead-bench: still running ${limitSeconds}s after start; giving up`);
+    current?.child.kill('SIGKILL');
+    process.exit(1);
+  }, limitSeconds * 1000);
+  watchdog.unref();
+
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await probe.connect();
+  let version: string;
+  try {
+    version = (await probe.query<{ version: string }>('SELECT version() AS version')).rows[0]?.version ?? 'unknown';
+  } finally {
+    await probe.end();
+  }
+
+  const shared = shareLib(args.lib);
+  const started = new Date();
+  try {
+    const slotsOf = (group: GroupName) => [GROUP_BASELINE[group], ...(plan.get(group) ?? [])];
+    console.log('poolscope pg overhead bench');
+    console.log(`date:        ${started.toISOString()}`);
+    console.log(`node:        ${process.version} (${os.cpus().length} CPUs: ${os.cpus()[0]?.model ?? 'unknown'})`);
+    console.log(`postgres:    ${version}`);
+    console.log(`server:      ${new URL(url).host}`);
+    console.log(`poolscope:   ${shared.description ?? `loaded by each child (--lib ${args.lib}), see below`}`);
+    console.log(
+      `method:      pool max ${POOL_MAX}; ${rounds} rounds per cell; ` +
+        (args.interleave === 'slice'
+          ? `each round one run whose workers switch pool every ${args.sliceMs} ms, round-robin over the group's pools ` +
+            `(order of the X rotating per round), a warm-up of one turn at least (${args.warmup}s), then ${args.seconds}s ` +
+            `measured per pool; ratio = X slice / nearest reference slices; `
+          : `each round the runs base X1 base X2 ... (X rotating), ${args.warmup}s warm-up + ${args.seconds}s measured ` +
+            'each; ratio = X / the reference run just before it; ') +
+        `calls made ${args.stackDepth} frames deep`,
+    );
+    for (const group of groups) {
+      console.log(
+        `group:       ${group.padEnd(6)} ${slotsOf(group).join(' ')}` +
+          (group === 'plain'
+            ? ' (no AsyncLocalStorage ever runs in its process; reference bare)'
+            : ` (each operation inside an AsyncLocalStorage scope: als/als-control new AsyncLocalStorage().run({}, op), owners inspector.runAs('${OWNER_LABEL}', op); reference als)`),
+      );
+    }
+    console.log(
+      `children:    ${schedule.map((s) => `${s.group} (rounds ${s.offset + 1}-${s.offset + s.rounds})`).join(', ')}; ` +
+        'one process each, run one after another',
+    );
+    console.log(`load avg:    ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} (start)`);
+    console.log(`estimate:    ~${estimate.toFixed(0)}s`);
+    console.log('');
+
+    const results: GroupResult[] = [];
+    for (const step of schedule) {
+      const argv = [
+        '--group', step.group,
+        '--variants', (plan.get(step.group) ?? []).join(','),
+        '--rounds', String(step.rounds),
+        '--round-offset', String(step.offset),
+        '--round-total', String(rounds),
+        '--seconds', String(args.seconds),
+        '--warmup', String(args.warmup),
+        '--concurrency', args.concurrency.join(','),
+        '--workloads', args.workloads.join(','),
+        '--interleave', args.interleave,
+        '--slice-ms', String(args.sliceMs),
+        '--stack-depth', String(args.stackDepth),
+        ...shared.childArgs,
+      ];
+      console.log(`child ${step.group}: rounds ${step.offset + 1}-${step.offset + step.rounds} of ${rounds}`);
+      current = startChildGroup<GroupResult>(SCRIPT, argv, (line) => console.log(line));
+      const result = await current.result;
+      current = undefined;
+      console.log(`child ${step.group}: done in ${result.seconds.toFixed(0)}s`);
+      results.push(result);
+    }
+
+    // Merge the children's figures, cell by cell.
+    const merged: MergedCell[] = [];
+    for (const workload of args.workloads) {
+      for (const concurrency of args.concurrency) {
+        merged.push({ workload, concurrency, runs: new Map(), ratios: new Map(), samples: new Map(), cpuDeltas: new Map() });
+      }
+    }
+    for (const result of results) {
+      for (const cell of result.cells) {
+        const into = merged.find((m) => m.workload === cell.workload && m.concurrency === cell.concurrency);
+        if (into === undefined) continue;
+        const mergeInto = <K>(map: Map<K, unknown[]>, record: Partial<Record<string, unknown[]>>) => {
+          for (const [key, list] of Object.entries(record)) for (const value of list ?? []) append(map, key as K, value);
+        };
+        mergeInto(into.runs as Map<VariantName, unknown[]>, cell.runs);
+        mergeInto(into.ratios as Map<ComparedName, unknown[]>, cell.ratios);
+        mergeInto(into.samples as Map<ComparedName, unknown[]>, cell.samples);
+        mergeInto(into.cpuDeltas as Map<ComparedName, unknown[]>, cell.cpuDeltas);
+      }
+    }
+
+    console.log('');
+    console.log(`load avg:    ${os.loadavg().map((n) => n.toFixed(2)).join(' ')} (end)`);
+    if (shared.description === undefined) console.log(`poolscope:   ${[...new Set(results.map((r) => r.poolscope))].join('; ')}`);
+    console.log('');
+    const rows: string[][] = [
+      ['workload', 'conc', 'variant', 'vs', 'median q/s', 'CPU us/q', 'dCPU us/q', 'median ratio', 'round min', 'round max', 'target', 'verdict'],
+    ];
+    const verdicts = new Map<ComparedName, { pass: number; total: number; ratios: number[] }>();
+    const emptyScope: { ratios: number[]; deltas: number[] } = { ratios: [], deltas: [] };
+    for (const cell of merged) {
+      const label = WORKLOAD_LABEL[cell.workload];
+      const conc = String(cell.concurrency);
+      const qpsOf = (name: VariantName) => median((cell.runs.get(name) ?? []).map((r) => r.qps));
+      const cpuOf = (name: VariantName) => median((cell.runs.get(name) ?? []).map((r) => r.cpuMicros));
+      for (const group of groups) {
+        const base = GROUP_BASELINE[group];
+        if (group === 'scoped' && plan.has('plain')) {
+          const cross = crossProcess(cell.runs.get('bare') ?? [], cell.runs.get('als') ?? []);
+          const ratio = median(cross.ratios);
+          emptyScope.ratios.push(ratio);
+          emptyScope.deltas.push(median(cross.deltas));
+          rows.push([
+            label, conc, 'als', 'bare, CPU, x-proc', fmtInt(qpsOf(base)), fmt(cpuOf(base), 1), fmtSigned(median(cross.deltas), 2),
+            fmt(ratio, 3), fmt(Math.min(...cross.ratios), 3), fmt(Math.max(...cross.ratios), 3), '(info)', '',
+          ]);
+        } else {
+          rows.push([label, conc, base, '', fmtInt(qpsOf(base)), fmt(cpuOf(base), 1), '', '1 (ref)', '', '', '', '']);
+        }
+        for (const name of plan.get(group) ?? []) {
+          const ratios = cell.ratios.get(name) ?? [];
+          const med = median(cell.samples.get(name) ?? []);
+          const control = !isTracked(name);
+          // The controls are untracked: they should read ~1; anything else is the method's own bias or noise.
+          const pass = control ? Math.abs(med - 1) <= CONTROL_MARGIN : med >= TARGETS[name];
+          const summary = verdicts.get(name) ?? { pass: 0, total: 0, ratios: [] };
+          summary.total += 1;
+          if (pass) summary.pass += 1;
+          summary.ratios.push(med);
+          verdicts.set(name, summary);
+          rows.push([
+            label, conc, name, base, fmtInt(qpsOf(name)), fmt(cpuOf(name), 1), fmtSigned(median(cell.cpuDeltas.get(name) ?? []), 2),
+            fmt(med, 3), fmt(Math.min(...ratios), 3), fmt(Math.max(...ratios), 3), targetText(name),
+            control ? (pass ? 'ok' : 'BIASED') : pass ? 'PASS' : 'MISS',
+          ]);
+        }
+      }
+    }
+    console.log(table(rows, new Set([1, 4, 5, 6, 7, 8, 9])));
+    const firstCompared = [...plan.values()].flat()[0];
+    const samplesPerVariant = firstCompared === undefined ? 0 : (merged[0]?.samples.get(firstCompared)?.length ?? 0);
+    console.log(
+      (args.interleave === 'slice'
+        ? `median ratio: median over ${samplesPerVariant > 0 ? `~${samplesPerVariant}` : 'the'} slices per cell of (X slice q/s) / (mean q/s of the nearest ` +
+          'reference slices before and after it, in the same process); round min/max: range of the per-round medians; ' +
+          "dCPU: median of the same pairs' process CPU per query, X minus reference"
+        : 'median ratio: median over rounds of X / the reference run just before it, in the same process; round min/max: ' +
+          "range of those ratios; dCPU: median of the same pairs' process CPU per query, X minus reference") +
+        '; median q/s and CPU us/q: medians of per-round totals',
+    );
+    if (plan.has('plain') && plan.has('scoped')) {
+      console.log(
+        'als row: the scoped group\'s reference against bare, by CPU per query of the same round number measured in the ' +
+          'two child processes (x-proc: not interleaved, so drift between the two children counts): median ratio = ' +
+          'median over rounds of bare CPU / als CPU, dCPU = als minus bare',
+      );
+    }
+    console.log('');
+    console.log('targets (median ratio per workload x concurrency cell; plain variants against bare, scoped ones against als):');
+    for (const name of [...plan.values()].flat()) {
+      const s = verdicts.get(name);
+      if (s === undefined) continue;
+      const base = (PLAIN_COMPARED as readonly string[]).includes(name) ? 'bare' : 'als';
+      const what = isTracked(name) ? `${targetText(name)} of ${base}` : `${targetText(name)} of ${base} (A/A control, untracked${base === 'als' ? ', in the empty scope' : ''})`;
+      const verdict = s.pass === s.total ? (isTracked(name) ? 'PASS' : 'ok') : isTracked(name) ? 'MISS' : 'BIASED';
+      console.log(`  ${name.padEnd(11)} ${what}: ${verdict} (${s.pass}/${s.total} cells; cell medians ${s.ratios.map((r) => fmt(r, 3)).join(', ')})`);
+    }
+    if (emptyScope.ratios.length > 0) {
+      console.log(
+        `  ${'als'.padEnd(11)} the empty scope's own cost, against bare by CPU per query across the two processes: ` +
+          `cell ratios ${emptyScope.ratios.map((r) => fmt(r, 3)).join(', ')}; dCPU ${emptyScope.deltas.map((d) => fmtSigned(d, 2)).join(', ')} us`,
+      );
+    }
+
+    console.log('');
+    console.log('tracker sanity (whole run, including warm-up; summed over the children of each group):');
+    const counters = new Map<TrackedName, Record<string, number>>();
+    for (const result of results) {
+      for (const t of result.trackers) {
+        const sum = counters.get(t.name) ?? {};
+        for (const [key, value] of Object.entries(t.counters)) sum[key] = (sum[key] ?? 0) + value;
+        counters.set(t.name, sum);
+      }
+    }
+    for (const [name, c] of counters) {
+      console.log(
+        `  ${name.padEnd(8)} acquires ${c.acquires}, releases ${c.releases}, queries ${c.queries}, errors ${c.errors}, ` +
+          `leaks ${c.leaksSuspected}, dirty ${c.dirtyReleases}, double ${c.doubleReleases}, foreign ${c.foreignReleases}, ` +
+          `owner ended holding ${c.ownerEndedHolding}, saturation snapshots ${c.saturationSnapshots}`,
+      );
+    }
+    console.log(
+      `async hooks at the end of each child: ${results
+        .map((r) => `${r.group} ${r.asyncHooks ? 'on' : 'off'}`)
+        .join(', ')} (plain must be off, scoped on)`,
+    );
+    if (results.some((r) => r.group === 'plain' && r.asyncHooks)) {
+      console.log('WARNING: AsyncLocalStorage hooks were on in a plain child: its bare reference paid for them');
+    }
+    for (const r of results) if (r.ownerCheck !== undefined) console.log(`owner check (scoped, rounds from ${r.firstRound + 1}): ${r.ownerCheck}`);
+    console.log(`elapsed:     ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s`);
+  } finally {
+    shared.dispose();
+    clearTimeout(watchdog);
+  }
+}
+
+// ---- main -------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.group !== undefined) await runGroup(args, args.group);
+  else await runAll(args);
 }
 
 main().then(
