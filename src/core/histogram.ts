@@ -35,6 +35,18 @@ export function bucketUpperBoundMillis(index: number): number {
   return MIN_BOUND_MILLIS * 2 ** (index / STEPS_PER_DOUBLING);
 }
 
+/**
+ * The index of our last bucket whose upper bound is at or below `boundMillis` (within 1e-9, relative): the buckets a
+ * coarser bound `le` sums up to, as `cumulativeCounts` reads them. -1 when even our first bound is above it (less
+ * than 1 us). Read-only helper for exporters that read many histograms at the same bounds: compute the indexes once,
+ * then call `cumulativeCountsAtIndexes` per histogram.
+ */
+export function lastBucketIndexAtOrBelow(boundMillis: number): number {
+  let index = -1;
+  while (index + 1 < BUCKET_COUNT && bucketUpperBoundMillis(index + 1) <= boundMillis * (1 + 1e-9)) index++;
+  return index;
+}
+
 export class Histogram {
   readonly #counts = new Float64Array(BUCKET_COUNT);
   #count = 0;
@@ -100,6 +112,24 @@ export class Histogram {
       result.push(running);
     }
     return result;
+  }
+
+  /**
+   * Cumulative counts at bucket indexes from `lastBucketIndexAtOrBelow` (ascending), written into `out` (which is
+   * returned): entry k counts the observations in our buckets 0..lastIndexes[k]. The same numbers `cumulativeCounts`
+   * gives for the bounds the indexes came from, without recomputing our bucket bounds on every read.
+   */
+  cumulativeCountsAtIndexes(lastIndexes: readonly number[], out: number[] = []): number[] {
+    const counts = this.#counts;
+    let i = 0;
+    let running = 0;
+    for (let k = 0; k < lastIndexes.length; k++) {
+      const last = Math.min(lastIndexes[k] ?? -1, BUCKET_COUNT - 1);
+      while (i <= last) running += counts[i++] ?? 0;
+      out[k] = running;
+    }
+    out.length = lastIndexes.length;
+    return out;
   }
 
   snapshot(): DistributionSnapshot {

@@ -3,7 +3,10 @@
  * reached only through the `poolscope/prometheus` subpath, never from the package root).
  *
  * Values are read when the registry is scraped, from the trackers' stats and distributions: nothing is added to
- * the checkout path. Pools tracked later appear at the next scrape; an untracked pool's series disappear.
+ * the checkout path, nothing is cached between scrapes. Pools tracked later appear at the next scrape; an untracked
+ * pool's series disappear. poolscope's metrics are registered on a prom-client Registry (so `registry.metrics()`
+ * and your own metrics keep working); `exporter.metrics()` gives the same text faster, writing poolscope's families
+ * itself (prometheus-exposition.ts says why).
  *
  * ```ts
  * import { PrometheusExporter } from 'poolscope/prometheus';
@@ -12,22 +15,14 @@
  * res.end(await exporter.metrics());
  * ```
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Metric, RegistryContentType } from 'prom-client';
 import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
-import type { Histogram } from '../core/histogram.js';
-import type { DurationKind, PoolTracker } from '../core/pool-tracker.js';
-import type { PoolStats } from '../core/pool-stats.js';
-import type { HistogramMetricDefinition, MetricDefinition } from './metric-catalog.js';
-import {
-  CONNECTION_STATES,
-  DEFAULT_DURATION_BUCKETS_SECONDS,
-  METRIC_CATALOG,
-  PROMETHEUS_POOL_NAME_LABEL,
-  PROMETHEUS_STATE_LABEL,
-  validateBucketsSeconds,
-} from './metric-catalog.js';
+import type { MetricDefinition } from './metric-catalog.js';
+import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG, validateBucketsSeconds } from './metric-catalog.js';
+import type { ExpositionFormat, MetricSample, PoolReading } from './prometheus-exposition.js';
+import { PrometheusExposition, poolReadingOf } from './prometheus-exposition.js';
 
 /** Options of a PrometheusExporter. All optional. */
 export interface PrometheusExporterOptions {
@@ -40,13 +35,11 @@ export interface PrometheusExporterOptions {
   readonly buckets?: readonly number[];
 }
 
-type LabelName = typeof PROMETHEUS_POOL_NAME_LABEL | typeof PROMETHEUS_STATE_LABEL;
-
-/** One sample of prom-client's `get()` result (what Registry#getMetricsAsString and getMetricsAsJSON read). */
-interface MetricSample {
-  readonly value: number;
-  readonly labels: Record<string, string | number>;
-  readonly metricName?: string;
+/** What the exporter reads of a prom-client Registry beyond its typed API (see #fastFormat). */
+interface RegistryInternals {
+  readonly getMetricsAsArray?: unknown;
+  readonly getSingleMetricAsString?: unknown;
+  readonly _defaultLabels?: unknown;
 }
 
 /**
@@ -58,10 +51,11 @@ export class PrometheusExporter {
   /** The registry the metrics are registered on (the one given, or a new one). */
   readonly registry: Registry<RegistryContentType>;
   readonly #inspector: Inspector;
-  readonly #buckets: readonly number[];
-  readonly #registered: { readonly name: string; readonly metric: unknown }[] = [];
-  /** Stats of every pool, read once per scrape (all collect callbacks of one scrape run in the same tick). */
-  #scrape: Map<string, PoolStats> | undefined;
+  readonly #exposition: PrometheusExposition;
+  /** poolscope's metric objects on the registry, with their catalogue entries. */
+  readonly #registered = new Map<object, MetricDefinition>();
+  /** Pools read once for the metrics of one `registry.metrics()` call (all their get() calls run in the same tick). */
+  #scrape: PoolReading[] | undefined;
   #closed = false;
 
   constructor(inspector: Inspector, options: PrometheusExporterOptions = {}) {
@@ -80,7 +74,8 @@ export class PrometheusExporter {
     ) {
       throw new OptionsError('registry', registry, "a prom-client Registry (import { Registry } from 'prom-client')");
     }
-    this.#buckets = options.buckets === undefined ? DEFAULT_DURATION_BUCKETS_SECONDS : validateBucketsSeconds('buckets', options.buckets);
+    const buckets = options.buckets === undefined ? DEFAULT_DURATION_BUCKETS_SECONDS : validateBucketsSeconds('buckets', options.buckets);
+    this.#exposition = new PrometheusExposition(buckets);
     this.#inspector = inspector;
     this.registry = registry;
 
@@ -96,8 +91,11 @@ export class PrometheusExporter {
       }
     }
     for (const definition of METRIC_CATALOG) {
-      const metric = this.#createMetric(definition);
-      this.#registered.push({ name: definition.prometheusName, metric });
+      const metric = new PoolscopeMetric(definition, () => this.#exposition.samples(definition, this.#scrapeReading()));
+      // prom-client's own Gauge/Counter/Histogram keep values they are given; these read the trackers when scraped.
+      // The registry accepts any object with name/help/type/get()/reset() (lib/registry.js), which PoolscopeMetric is.
+      registry.registerMetric(metric as unknown as Metric<string>);
+      this.#registered.set(metric, definition);
     }
   }
 
@@ -106,9 +104,29 @@ export class PrometheusExporter {
     return this.registry.contentType;
   }
 
-  /** The registry's exposition text (poolscope's metrics and anything else registered on it), read now. */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The registry's exposition text (poolscope's metrics and anything else registered on it), read now. The same text
+   * `registry.metrics()` gives, faster: poolscope's families are written directly (see prometheus-exposition.ts) and
+   * only the registry's other metrics go through prom-client. Nothing is cached between calls.
+   */
+  async metrics(): Promise<string> {
+    const registry = this.registry;
+    const format = this.#fastFormat();
+    if (format === undefined) return registry.metrics();
+    const metrics = registry.getMetricsAsArray();
+    for (const metric of metrics) {
+      if (this.#registered.has(metric)) continue;
+      // Another metric: prom-client writes it. An OpenMetrics registry renames counters while writing them
+      // (Registry#metrics), which only its own serializer does right; so does a metric not found under its name.
+      if (format.openMetrics || (registry.getSingleMetric(metric.name) as unknown) !== metric) return registry.metrics();
+    }
+    const pools = this.#readPools();
+    const texts = metrics.map((metric) => {
+      const definition = this.#registered.get(metric);
+      return definition === undefined ? registry.getSingleMetricAsString(metric.name) : this.#exposition.family(definition, pools, format);
+    });
+    const families = await Promise.all(texts);
+    return format.openMetrics ? `${families.join('\n')}\n# EOF\n` : `${families.join('\n\n')}\n`;
   }
 
   /** True after `close()`. */
@@ -120,87 +138,35 @@ export class PrometheusExporter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { name, metric } of this.#registered) {
-      if (this.registry.getSingleMetric(name) === metric) this.registry.removeSingleMetric(name);
+    for (const [metric, definition] of this.#registered) {
+      if ((this.registry.getSingleMetric(definition.prometheusName) as unknown) === metric) this.registry.removeSingleMetric(definition.prometheusName);
     }
-    this.#registered.length = 0;
+    this.#registered.clear();
     this.#scrape = undefined;
   }
 
-  #createMetric(definition: MetricDefinition): unknown {
-    const registers = [this.registry];
-    const name = definition.prometheusName;
-    const help = definition.help;
-    // `self` rather than `this` inside collect(): prom-client calls collect with the metric as `this`.
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    switch (definition.shape) {
-      case 'per-state':
-        return new Gauge<LabelName>({
-          name,
-          help,
-          labelNames: [PROMETHEUS_POOL_NAME_LABEL, PROMETHEUS_STATE_LABEL],
-          registers,
-          collect() {
-            this.reset();
-            for (const stats of self.#readPools().values()) {
-              for (const state of CONNECTION_STATES) {
-                this.set({ [PROMETHEUS_POOL_NAME_LABEL]: stats.poolName, [PROMETHEUS_STATE_LABEL]: state }, definition.read(stats, state));
-              }
-            }
-          },
-        });
-      case 'scalar':
-        if (definition.prometheusType === 'counter') {
-          return new Counter<LabelName>({
-            name,
-            help,
-            labelNames: [PROMETHEUS_POOL_NAME_LABEL],
-            registers,
-            collect() {
-              this.reset();
-              for (const stats of self.#readPools().values()) {
-                this.inc({ [PROMETHEUS_POOL_NAME_LABEL]: stats.poolName }, definition.read(stats));
-              }
-            },
-          });
-        }
-        return new Gauge<LabelName>({
-          name,
-          help,
-          labelNames: [PROMETHEUS_POOL_NAME_LABEL],
-          registers,
-          collect() {
-            this.reset();
-            for (const stats of self.#readPools().values()) {
-              this.set({ [PROMETHEUS_POOL_NAME_LABEL]: stats.poolName }, definition.read(stats));
-            }
-          },
-        });
-      case 'histogram': {
-        const metric = new BucketHistogramMetric(definition, this.#buckets, () => this.#histograms(definition.durationKind));
-        // prom-client's own Histogram cannot be loaded from existing buckets; the registry accepts any object with
-        // name/help/type/get()/reset() (lib/registry.js), which is what BucketHistogramMetric is.
-        this.registry.registerMetric(metric as unknown as Metric<string>);
-        return metric;
-      }
-    }
+  /**
+   * The format to write poolscope's families in directly, or undefined to let prom-client serialize everything.
+   * prom-client has no public getter for default labels; its Registry keeps them in `_defaultLabels` (15.x). If that
+   * field or a method is missing (another prom-client version, a look-alike registry), the exporter falls back to
+   * `registry.metrics()`: slower, never wrong.
+   */
+  #fastFormat(): ExpositionFormat | undefined {
+    const registry = this.registry;
+    const internals = registry as unknown as RegistryInternals;
+    if (typeof internals.getMetricsAsArray !== 'function' || typeof internals.getSingleMetricAsString !== 'function') return undefined;
+    const defaultLabels = internals._defaultLabels;
+    if (defaultLabels === null || typeof defaultLabels !== 'object') return undefined;
+    const contentType: string = registry.contentType;
+    if (contentType !== Registry.PROMETHEUS_CONTENT_TYPE && contentType !== Registry.OPENMETRICS_CONTENT_TYPE) return undefined;
+    return { openMetrics: contentType === Registry.OPENMETRICS_CONTENT_TYPE, defaultLabels: defaultLabels as Record<string, unknown> };
   }
 
-  /** Every tracked pool's stats, read once per scrape. */
-  #readPools(): Map<string, PoolStats> {
-    if (this.#closed) return new Map();
+  /** The pools of one `registry.metrics()` call: read by the first get(), dropped after the current tick. */
+  #scrapeReading(): PoolReading[] {
     let pools = this.#scrape;
     if (pools === undefined) {
-      pools = new Map();
-      for (const tracker of this.#trackers()) {
-        try {
-          pools.set(tracker.name, tracker.stats());
-        } catch (error) {
-          // One pool failing to read must not fail the scrape; the error goes to the inspector's onError.
-          this.#inspector.reportError(error);
-        }
-      }
+      pools = this.#readPools();
       this.#scrape = pools;
       queueMicrotask(() => {
         this.#scrape = undefined;
@@ -209,77 +175,48 @@ export class PrometheusExporter {
     return pools;
   }
 
-  #histograms(kind: DurationKind): { poolName: string; histogram: Histogram }[] {
+  /** Every tracked pool's stats and histograms, read now. */
+  #readPools(): PoolReading[] {
     if (this.#closed) return [];
-    return this.#trackers().map((tracker) => ({ poolName: tracker.name, histogram: distributionOf(tracker, kind) }));
-  }
-
-  #trackers(): PoolTracker[] {
-    const trackers: PoolTracker[] = [];
+    const pools: PoolReading[] = [];
     for (const name of this.#inspector.poolNames()) {
       const tracker = this.#inspector.pool(name);
-      if (tracker !== undefined) trackers.push(tracker);
+      if (tracker === undefined) continue;
+      try {
+        pools.push(poolReadingOf(tracker.name, tracker.stats(), tracker.distributions()));
+      } catch (error) {
+        // One pool failing to read must not fail the scrape: it is left out, the error goes to the inspector's onError.
+        this.#inspector.reportError(error);
+      }
     }
-    return trackers;
-  }
-}
-
-function distributionOf(tracker: PoolTracker, kind: DurationKind): Histogram {
-  const distributions = tracker.distributions();
-  switch (kind) {
-    case 'wait_time':
-      return distributions.waitTime;
-    case 'use_time':
-      return distributions.useTime;
-    case 'create_time':
-      return distributions.createTime;
+    return pools;
   }
 }
 
 /**
- * A Prometheus histogram whose buckets are summed at scrape time from each pool's Histogram (milliseconds) into the
- * configured bounds (seconds). Implements the object shape prom-client's Registry reads: `name`, `help`, `type`,
- * `aggregator`, `get()` (samples with `metricName` `<name>_bucket|_sum|_count` and an `le` label) and `reset()`.
+ * One of poolscope's metric families on a prom-client Registry, in the object shape the Registry reads: `name`,
+ * `help`, `type`, `aggregator`, `labelNames`, `get()` (samples; histogram samples carry `metricName`
+ * `<name>_bucket|_sum|_count` and an `le` label) and `reset()`.
  */
-class BucketHistogramMetric {
-  /** Writable: an OpenMetrics registry rewrites counter names (not histograms), by assignment. */
+class PoolscopeMetric {
+  /** Writable: an OpenMetrics registry renames counters (drops `_total`) by assignment while writing them. */
   name: string;
   readonly help: string;
-  readonly type = 'histogram';
+  readonly type: string;
   readonly aggregator = 'sum';
-  readonly labelNames = [PROMETHEUS_POOL_NAME_LABEL];
-  readonly #boundsMillis: readonly number[];
-  readonly #bounds: readonly number[];
-  readonly #read: () => { poolName: string; histogram: Histogram }[];
+  readonly labelNames: readonly string[];
+  readonly #samples: () => MetricSample[];
 
-  constructor(
-    definition: HistogramMetricDefinition,
-    boundsSeconds: readonly number[],
-    read: () => { poolName: string; histogram: Histogram }[],
-  ) {
+  constructor(definition: MetricDefinition, samples: () => MetricSample[]) {
     this.name = definition.prometheusName;
     this.help = definition.help;
-    this.#bounds = boundsSeconds;
-    this.#boundsMillis = boundsSeconds.map((bound) => bound * 1000);
-    this.#read = read;
+    this.type = definition.prometheusType;
+    this.labelNames = definition.prometheusLabels;
+    this.#samples = samples;
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricSample[] }> {
-    const values: MetricSample[] = [];
-    const bucketName = `${this.name}_bucket`;
-    for (const { poolName, histogram } of this.#read()) {
-      // count, sum and buckets read together, synchronously: one consistent view of the pool's histogram.
-      const count = histogram.count;
-      const sumSeconds = histogram.sumMillis / 1000;
-      const cumulative = histogram.cumulativeCounts(this.#boundsMillis);
-      for (let i = 0; i < this.#bounds.length; i++) {
-        values.push({ metricName: bucketName, labels: { le: this.#bounds[i] ?? 0, [PROMETHEUS_POOL_NAME_LABEL]: poolName }, value: cumulative[i] ?? 0 });
-      }
-      values.push({ metricName: bucketName, labels: { le: '+Inf', [PROMETHEUS_POOL_NAME_LABEL]: poolName }, value: count });
-      values.push({ metricName: `${this.name}_sum`, labels: { [PROMETHEUS_POOL_NAME_LABEL]: poolName }, value: sumSeconds });
-      values.push({ metricName: `${this.name}_count`, labels: { [PROMETHEUS_POOL_NAME_LABEL]: poolName }, value: count });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricSample[] }> {
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.#samples() });
   }
 
   /** `registry.resetMetrics()` calls this; the values belong to the trackers, so there is nothing to reset. */

@@ -17,7 +17,7 @@ export interface ExpressRequestLike {
 export interface ExpressResponseLike {
   readonly headersSent: boolean;
   writeHead(statusCode: number, headers: Record<string, string>): unknown;
-  end(body?: string): unknown;
+  end(body?: string | Uint8Array): unknown;
 }
 
 /** An Express/Connect middleware. */

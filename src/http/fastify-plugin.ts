@@ -18,7 +18,7 @@ export interface FastifyRequestLike {
 export interface FastifyReplyLike {
   code(statusCode: number): FastifyReplyLike;
   header(name: string, value: string): FastifyReplyLike;
-  send(payload?: string): FastifyReplyLike;
+  send(payload?: string | Uint8Array): FastifyReplyLike;
 }
 
 /** A Fastify route definition, as the plugin registers it. */

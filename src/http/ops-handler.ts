@@ -188,7 +188,7 @@ export class OpsHandler {
       case '/health/details':
         return healthDetailsRoute(inspector);
       case '/metrics':
-        return metricsRoute(this.#metrics);
+        return metricsRoute(this.#metrics, request);
       case '/api/pools':
         return poolListRoute(inspector);
       case '/api/pools/:name':

@@ -5,8 +5,11 @@ export interface OpsResponse {
   readonly status: number;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The body (JSON text, or the Prometheus exposition); empty for HEAD. */
-  readonly body: string;
+  /**
+   * The body: JSON text, or the Prometheus exposition; bytes when content-encoded (`/metrics` answers gzip when the
+   * client accepts it, with a `content-encoding` header). Empty for HEAD.
+   */
+  readonly body: string | Uint8Array;
 }
 
 /** Content type of every JSON answer. */
@@ -24,9 +27,14 @@ export function jsonResponse(status: number, body: unknown, headers: Readonly<Re
   };
 }
 
-/** A non-JSON answer (the Prometheus exposition). */
-export function textResponse(status: number, contentType: string, body: string): OpsResponse {
-  return { status, headers: { 'content-type': contentType, ...COMMON_HEADERS }, body };
+/** A non-JSON answer (the Prometheus exposition), as text or as encoded bytes (with their `content-encoding`). */
+export function textResponse(
+  status: number,
+  contentType: string,
+  body: string | Uint8Array,
+  headers: Readonly<Record<string, string>> = {},
+): OpsResponse {
+  return { status, headers: { 'content-type': contentType, ...COMMON_HEADERS, ...headers }, body };
 }
 
 /** The body of every error answer: a stable code and a message for people. Never a stack trace. */

@@ -2,7 +2,8 @@
 // control as a client sees it; readiness against an unreachable database and a pool held full.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
@@ -249,6 +250,63 @@ describe('Fastify', () => {
     assert.equal(await head.text(), '');
     assert.deepEqual((await getJson<unknown>(`${url}/hello`)).body, { app: true });
     assert.equal((await getJson<ReadyzReport>(`${url}/nested/readyz`)).status, 200, 'inside a prefixed Fastify context');
+  });
+});
+
+/** A GET with node:http, which (unlike fetch) leaves the body as sent: no transparent decompression. */
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('GET /metrics and Accept-Encoding over the socket', () => {
+  test('gzip when asked, plain otherwise: node:http, Express and Fastify', async () => {
+    const pool = res.pool(db.url, { max: 2 });
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'main' });
+    await pool.query('SELECT 1');
+    const metrics = new PrometheusExporter(inspector);
+    closers.push(() => Promise.resolve(metrics.close()));
+
+    const node = await startServer(inspector, { port: 0, metrics });
+    const app = express();
+    app.use(opsExpressMiddleware(inspector, { metrics }));
+    const expressUrl = await listening(createServer(app));
+    const fastify = Fastify();
+    closers.push(() => fastify.close());
+    await fastify.register(opsFastifyPlugin(inspector, { metrics }));
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const fastifyUrl = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`;
+
+    for (const [server, base] of [['node:http', node.url], ['Express', expressUrl], ['Fastify', fastifyUrl]] as const) {
+      const plain = await rawGet(`${base}/metrics`);
+      assert.equal(plain.status, 200, server);
+      assert.equal(plain.headers['content-type'], metrics.contentType, server);
+      assert.equal(plain.headers['content-encoding'], undefined, server);
+      assert.equal(plain.headers.vary, 'Accept-Encoding', server);
+      const text = plain.body.toString('utf8');
+      assert.match(text, /^db_client_connection_max\{pool_name="main"\} 2$/m, server);
+
+      const zipped = await rawGet(`${base}/metrics`, { 'accept-encoding': 'gzip, deflate' });
+      assert.equal(zipped.status, 200, server);
+      assert.equal(zipped.headers['content-type'], metrics.contentType, server);
+      assert.equal(zipped.headers['content-encoding'], 'gzip', server);
+      assert.equal(zipped.headers.vary, 'Accept-Encoding', server);
+      assert.deepEqual(zipped.body.subarray(0, 2), Buffer.from([0x1f, 0x8b]), `${server}: gzip magic`);
+      if (zipped.headers['content-length'] !== undefined) assert.equal(Number(zipped.headers['content-length']), zipped.body.length, server);
+      assert.equal(gunzipSync(zipped.body).toString('utf8'), text, `${server}: the same exposition`);
+
+      // fetch asks for gzip itself and decodes it.
+      assert.equal(await (await fetch(`${base}/metrics`)).text(), text, `${server}: fetch`);
+    }
   });
 });
 

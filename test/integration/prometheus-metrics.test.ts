@@ -7,7 +7,13 @@ import type pg from 'pg';
 import { trackPgPool } from '../../src/index.js';
 import type { Inspector } from '../../src/index.js';
 import { PrometheusExporter } from '../../src/exporters/prometheus-exporter.js';
-import { METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
+import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
+import { Inspector as CoreInspector } from '../../src/core/inspector.js';
+import { Counter, Registry } from 'prom-client';
+import { gunzipSync } from 'node:zlib';
+import { gzipExposition } from '../../src/http/metrics-route.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { FakePoolAdapter } from '../support/fake-pool-adapter.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { eventually, TestResources } from '../support/pg-test-kit.js';
 
@@ -193,7 +199,7 @@ describe('Prometheus metrics of real pg pools', () => {
     assert.equal(reports.useCount, 1);
     // Buckets are cumulative and end at _count.
     const buckets = samples.filter((s) => s.name === 'db_client_connection_wait_time_seconds_bucket' && s.labels.pool_name === 'orders');
-    assert.equal(buckets.length, 13);
+    assert.equal(buckets.length, DEFAULT_DURATION_BUCKETS_SECONDS.length + 1, 'the default bounds, then +Inf');
     assert.ok(buckets.every((s, i) => i === 0 || s.value >= (buckets[i - 1]?.value ?? 0)), 'cumulative');
     assert.ok(valueOf(samples, 'db_client_connection_wait_time_seconds_sum', { pool_name: 'orders' }) > 0, 'the waiters waited');
   });
@@ -231,5 +237,38 @@ describe('Prometheus metrics of real pg pools', () => {
     );
     assert.notEqual(rejected.code, 0);
     assert.match(rejected.output, /_count/);
+  });
+
+  test('promtool accepts 1,000 pools on a shared registry with default labels, and the gzip body is the same text', async (t) => {
+    const promtool = findPromtool();
+    if (promtool === undefined) {
+      t.skip('promtool not installed: apt-get install prometheus');
+      return;
+    }
+    const clock = new FakeClock();
+    const inspector = new CoreInspector({ clock, historyIntervalMillis: 0, alerts: false });
+    t.after(() => inspector.close());
+    const connect = (): void => undefined; // the adapter's wrapper, hidden from captured stacks
+    for (let p = 0; p < 1000; p++) {
+      const tracker = inspector.registerPool(new FakePoolAdapter({ max: 10, total: 3, idle: 2 }), { name: `tenant:${p}`, leakThresholdMillis: 0 });
+      for (let i = 0; i < 5; i++) {
+        const lease = tracker.checkoutStarted(connect);
+        clock.advance((p * 7 + i * 13) % 50);
+        tracker.checkoutSucceeded(lease, {}, null, i === 0, 'idle');
+        clock.advance((p + i * 37) % 2000);
+        tracker.releaseStarted(lease, 'idle', false, connect);
+      }
+    }
+    const registry = new Registry();
+    registry.setDefaultLabels({ service: 'billing' });
+    new Counter({ name: 'app_requests_total', help: 'Requests.', registers: [registry] }).inc(2);
+    const exporter = new PrometheusExporter(inspector, { registry });
+    t.after(() => exporter.close());
+    const text = await exporter.metrics();
+    assert.ok(text.includes('db_client_connection_wait_time_seconds_bucket{le="+Inf",pool_name="tenant:999",service="billing"} 5\n'));
+    const { code, output } = await promtoolCheck(promtool, text);
+    assert.equal(output.trim(), '', 'no lint output');
+    assert.equal(code, 0, 'promtool exit code');
+    assert.equal(gunzipSync(await gzipExposition(text)).toString('utf8'), text);
   });
 });

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Histogram, bucketUpperBoundMillis } from '../../src/core/histogram.js';
+import { Histogram, bucketUpperBoundMillis, lastBucketIndexAtOrBelow } from '../../src/core/histogram.js';
 
 /** Documented: "a relative error of at most about 9% (bucket width 2^(1/4))", i.e. half a bucket, 2^(1/8) - 1. */
 const MAX_RELATIVE_ERROR = 2 ** (1 / 8) - 1 + 1e-6;
@@ -157,6 +157,27 @@ describe('Histogram buckets', () => {
     const bounds = indexes.map((i) => bucketUpperBoundMillis(i));
     const expected = bounds.map((b) => values.filter((v) => v <= b).length);
     assert.deepEqual(h.cumulativeCounts(bounds), expected);
+  });
+
+  test('cumulativeCountsAtIndexes (indexes from lastBucketIndexAtOrBelow) gives what cumulativeCounts gives', () => {
+    const h = new Histogram();
+    for (let i = 0; i < 400; i++) h.record(0.0004 * 1.07 ** i);
+    for (const i of [0, 3, 40, 41, 90]) h.record(bucketUpperBoundMillis(i));
+    const boundSets = [
+      [0.0005, 0.001, 1, 1.024, 5, 10, 50, 100, 500, 1000, 5000, 10_000, 30_000],
+      [bucketUpperBoundMillis(40), bucketUpperBoundMillis(41), 1e12],
+      [Number.POSITIVE_INFINITY],
+      [],
+    ];
+    for (const bounds of boundSets) {
+      const indexes = bounds.map((bound) => lastBucketIndexAtOrBelow(bound));
+      assert.deepEqual(h.cumulativeCountsAtIndexes(indexes), h.cumulativeCounts(bounds), bounds.join(','));
+    }
+    assert.equal(lastBucketIndexAtOrBelow(0.0005), -1, 'below our first bound');
+    assert.equal(lastBucketIndexAtOrBelow(bucketUpperBoundMillis(40)), 40, 'exactly on a bound');
+    const reused = [9, 9, 9, 9];
+    assert.equal(h.cumulativeCountsAtIndexes([0, 156], reused), reused, 'writes into the array given');
+    assert.deepEqual(reused, [h.cumulativeCounts([0.001])[0], h.count]);
   });
 
   test('a coarser bound between two of ours counts up to our bound just below it', () => {

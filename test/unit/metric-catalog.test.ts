@@ -205,6 +205,28 @@ describe('buckets', () => {
   });
 });
 
+describe('bucket errors name the bad bound', () => {
+  test('each message says which bound, its index and what is wrong with it', () => {
+    const cases: [unknown, RegExp][] = [
+      [[0.5, 0.5], /buckets\[1\] is 0\.5, not greater than the bound before it \(0\.5\)/],
+      [[1, 0.2], /buckets\[1\] is 0\.2, not greater than the bound before it \(1\)/],
+      [[0, 1], /buckets\[0\] is 0, not > 0/],
+      [[-1], /buckets\[0\] is -1, not > 0/],
+      [[0.1, NaN], /buckets\[1\] is NaN, not a finite number/],
+      [[0.1, Infinity], /buckets\[1\] is Infinity: leave it out, the \+Inf bucket is always added/],
+      [[0.1, '1'], /buckets\[1\] is the string "1", not a number/],
+      [[], /buckets is empty/],
+    ];
+    for (const [bad, message] of cases) {
+      assert.throws(
+        () => validateBucketsSeconds('buckets', bad),
+        (error: unknown) => error instanceof OptionsError && error.code === 'POOLSCOPE_ERR_OPTIONS_INVALID' && message.test(error.message),
+        JSON.stringify(bad),
+      );
+    }
+  });
+});
+
 describe('docs/reference/metrics.md', () => {
   const doc = readFileSync(METRICS_DOC, 'utf8');
   const tableRows = doc.split('\n').filter((line) => line.startsWith('|'));

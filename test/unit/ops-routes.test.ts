@@ -2,6 +2,7 @@
 import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Inspector, type InspectorOptions } from '../../src/core/inspector.js';
 import type { PoolTracker } from '../../src/core/pool-tracker.js';
@@ -9,6 +10,7 @@ import type { PoolTrackingOptions } from '../../src/core/pool-tracker-options.js
 import type { PoolConfigSnapshot } from '../../src/core/pool-snapshot.js';
 import { OptionsError } from '../../src/errors.js';
 import { createOpsHandler, OPS_ROUTES, type OpsHandler, type OpsHandlerOptions } from '../../src/http/ops-handler.js';
+import { acceptsGzip } from '../../src/http/metrics-route.js';
 import type { OpsRequest, OpsRequestHeaders } from '../../src/http/ops-request.js';
 import { opsRequestOf } from '../../src/http/ops-request.js';
 import type { OpsResponse } from '../../src/http/ops-response.js';
@@ -83,13 +85,19 @@ async function get(handler: OpsHandler, path: string, init: Parameters<typeof re
   return handler.handle(request(path, init));
 }
 
+/** The body as text (every answer but a gzip /metrics is text). */
+function textOf(response: OpsResponse): string {
+  assert.equal(typeof response.body, 'string', 'a text body');
+  return response.body as string;
+}
+
 function json<T>(response: OpsResponse): T {
   assert.equal(response.headers['content-type'], JSON_TYPE);
-  return JSON.parse(response.body) as T;
+  return JSON.parse(textOf(response)) as T;
 }
 
 function assertError(response: OpsResponse, status: number, code: string): { error: string; message: string } {
-  assert.equal(response.status, status, response.body);
+  assert.equal(response.status, status, String(response.body));
   const body = json<{ error: string; message: string }>(response);
   assert.deepEqual(Object.keys(body).sort(), ['error', 'message']);
   assert.equal(body.error, code);
@@ -196,7 +204,7 @@ describe('GET /readyz', () => {
     addPool(inspector, 'listen', { used: 9, max: 9 }, { expectFull: true });
     addPool(inspector, 'main', { used: 2, idle: 3 });
     const response = await get(handlerOf(inspector), '/readyz');
-    assert.equal(response.status, 200, response.body);
+    assert.equal(response.status, 200, String(response.body));
     const listen = json<ReadyzReport>(response).pools.find((p) => p.poolName === 'listen');
     assert.equal(listen?.utilizationPercent, 100);
     assert.equal(listen?.expectFull, true);
@@ -350,7 +358,59 @@ describe('GET /metrics', () => {
     const response = await get(handlerOf(inspector, { metrics: source }), '/metrics');
     assert.equal(response.status, 200);
     assert.equal(response.headers['content-type'], source.contentType);
+    assert.equal(response.headers['content-encoding'], undefined, 'plain without Accept-Encoding');
+    assert.equal(response.headers.vary, 'Accept-Encoding');
     assert.equal(response.body, '# HELP x y\nx 1\n');
+  });
+
+  test('Accept-Encoding: gzip answers the same exposition gzip-compressed, read afresh each time', async (t) => {
+    const { inspector } = newInspector(t);
+    let scrapes = 0;
+    const source = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      metrics: () => Promise.resolve(`# HELP x y\n# TYPE x counter\nx_total ${++scrapes}\n`),
+    };
+    const handler = handlerOf(inspector, { metrics: source });
+    for (const accept of ['gzip', 'gzip, deflate', 'deflate, GZIP;q=0.5', 'br;q=1.0, x-gzip;q=0.1', '*', 'identity, *;q=0.2']) {
+      const response = await get(handler, '/metrics', { headers: { 'accept-encoding': accept } });
+      assert.equal(response.status, 200, accept);
+      assert.equal(response.headers['content-type'], source.contentType, accept);
+      assert.equal(response.headers['content-encoding'], 'gzip', accept);
+      assert.equal(response.headers.vary, 'Accept-Encoding', accept);
+      assert.equal(response.headers['cache-control'], 'no-store', accept);
+      assert.ok(response.body instanceof Uint8Array, accept);
+      assert.equal(gunzipSync(response.body).toString('utf8'), `# HELP x y\n# TYPE x counter\nx_total ${scrapes}\n`, accept);
+    }
+    assert.equal(scrapes, 6, 'one reading per request, none cached');
+
+    const head = await get(handler, '/metrics', { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-encoding'], 'gzip', 'HEAD announces what GET would send');
+    assert.equal(head.body, '');
+  });
+
+  test('gzip refused or not offered: the plain exposition', async (t) => {
+    const { inspector } = newInspector(t);
+    const source = { contentType: 'text/plain', metrics: () => Promise.resolve('x 1\n') };
+    const handler = handlerOf(inspector, { metrics: source });
+    for (const accept of ['', 'identity', 'deflate, br', 'gzip;q=0', 'gzip;q=0.000, *', '*;q=0', 'gzip;q=nope', 'gzipx']) {
+      const response = await get(handler, '/metrics', { headers: { 'accept-encoding': accept } });
+      assert.equal(response.headers['content-encoding'], undefined, JSON.stringify(accept));
+      assert.equal(response.headers.vary, 'Accept-Encoding');
+      assert.equal(response.body, 'x 1\n', JSON.stringify(accept));
+    }
+  });
+
+  test('acceptsGzip reads q-values as RFC 9110 says', () => {
+    assert.equal(acceptsGzip(undefined), false);
+    assert.equal(acceptsGzip('gzip'), true);
+    assert.equal(acceptsGzip(' GZip ; Q=0.001 '), true);
+    assert.equal(acceptsGzip('gzip;q=0, *;q=1'), false, 'an explicit gzip;q=0 wins over *');
+    assert.equal(acceptsGzip('*;q=1, gzip;q=0'), false);
+    assert.equal(acceptsGzip('gzip;q=1.0'), true);
+    assert.equal(acceptsGzip('gzip;q=1.5'), false, 'malformed q counts as 0');
+    assert.equal(acceptsGzip('x-gzip'), true);
+    assert.equal(acceptsGzip('deflate;q=1, *;q=0.1'), true);
   });
 
   test('a failing source is a 500 with a generic message; the error goes to onError', async (t) => {
@@ -363,7 +423,7 @@ describe('GET /metrics', () => {
     });
     const response = await get(handler, '/metrics');
     const body = assertError(response, 500, 'POOLSCOPE_ERR_HTTP_INTERNAL');
-    assert.doesNotMatch(response.body, /exploded|hunter2|secret|at /);
+    assert.doesNotMatch(textOf(response), /exploded|hunter2|secret|at /);
     assert.match(body.message, /onError/);
     assert.deepEqual(errors, [failure]);
   });
@@ -519,7 +579,7 @@ describe('routing', () => {
     const doc = readFileSync(HTTP_DOC, 'utf8');
     for (const route of OPS_ROUTES) {
       const response = await get(handler, route.path.replace(':name', 'main'));
-      assert.equal(response.status, 200, `${route.path}: ${response.body}`);
+      assert.equal(response.status, 200, `${route.path}: ${String(response.body)}`);
       assert.ok(doc.includes(`GET ${route.path}`), `docs/reference/http.md documents GET ${route.path}`);
     }
     assert.deepEqual(

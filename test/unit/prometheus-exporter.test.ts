@@ -1,7 +1,7 @@
 import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Counter, Registry } from 'prom-client';
-import type { OpenMetricsContentType } from 'prom-client';
+import { Counter, Gauge, Histogram as PromHistogram, Registry } from 'prom-client';
+import type { OpenMetricsContentType, RegistryContentType } from 'prom-client';
 import { Inspector } from '../../src/core/inspector.js';
 import type { PoolTracker } from '../../src/core/pool-tracker.js';
 import type { Lease, TransactionStatus } from '../../src/core/lease.js';
@@ -170,7 +170,7 @@ function valueOf(families: Map<string, Family>, sampleName: string, labels: Reco
   const found = families
     .get(familyName)
     ?.samples.filter((s) => s.name === sampleName && JSON.stringify(Object.entries(s.labels).sort()) === wanted);
-  assert.ok(found === undefined || found.length <= 1);
+  assert.ok(found === undefined || found.length <= 1, 'at most one sample per series');
   return found?.[0]?.value;
 }
 
@@ -308,12 +308,12 @@ describe('PrometheusExporter: exposition', () => {
     assert.ok(Math.abs((valueOf(families, `${WAIT}_sum`, { pool_name: 'reports' }) ?? NaN) - 0.00155) < 1e-12);
     assert.ok(Math.abs((valueOf(families, `${USE}_sum`, { pool_name: 'orders' }) ?? NaN) - 0.04025) < 1e-12);
     assert.ok(Math.abs((valueOf(families, `${CREATE}_sum`, { pool_name: 'orders' }) ?? NaN) - 0.003) < 1e-12);
-    // Buckets (le: 0.0001 0.0005 0.001 0.005 0.01 0.05 0.1 0.5 1 5 10 30).
-    assert.deepEqual(bucketsOf(families, WAIT, 'orders'), cumulative([0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
-    assert.deepEqual(bucketsOf(families, WAIT, 'reports'), cumulative([1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
-    assert.deepEqual(bucketsOf(families, USE, 'orders'), cumulative([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]));
-    assert.deepEqual(bucketsOf(families, USE, 'reports'), cumulative([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    assert.deepEqual(bucketsOf(families, CREATE, 'reports'), cumulative([1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
+    // Buckets (le: 0.001 0.005 0.01 0.05 0.1 0.5 1 5 10 30).
+    assert.deepEqual(bucketsOf(families, WAIT, 'orders'), cumulative([1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
+    assert.deepEqual(bucketsOf(families, WAIT, 'reports'), cumulative([1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
+    assert.deepEqual(bucketsOf(families, USE, 'orders'), cumulative([0, 0, 0, 1, 1, 1, 1, 1, 1, 1]));
+    assert.deepEqual(bucketsOf(families, USE, 'reports'), cumulative([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert.deepEqual(bucketsOf(families, CREATE, 'reports'), cumulative([1, 2, 2, 2, 2, 2, 2, 2, 2, 2]));
   });
 
   test('values are read at scrape time: a second scrape sees the new state', async (t) => {
@@ -404,7 +404,7 @@ describe('PrometheusExporter: histogram buckets', () => {
     const waits = [0.05, 0.3, 2, 7, 60, 2000, 45_000];
     for (const wait of waits) release(tracker, checkout(s, tracker, wait));
     const families = parseExposition(await exporter.metrics());
-    assert.deepEqual(bucketsOf(families, WAIT, 'p'), cumulative([1, 2, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6]));
+    assert.deepEqual(bucketsOf(families, WAIT, 'p'), cumulative([2, 3, 4, 4, 5, 5, 5, 6, 6, 6]));
     assert.equal(valueOf(families, `${WAIT}_bucket`, { pool_name: 'p', le: '+Inf' }), waits.length);
     assert.equal(valueOf(families, `${WAIT}_count`, { pool_name: 'p' }), waits.length);
     assert.equal(valueOf(families, `${USE}_count`, { pool_name: 'p' }), waits.length);
@@ -441,6 +441,95 @@ describe('PrometheusExporter: histogram buckets', () => {
         ['+Inf', 2],
       ],
     );
+  });
+});
+
+describe('PrometheusExporter: the direct writer and prom-client write the same text', () => {
+  /** Three pools with durations spread over every default bucket, two of them created. */
+  function busyInspector(t: TestContext): Setup {
+    const s = setup(t);
+    const waits = [0.02, 0.3, 0.9, 2, 7, 40, 90, 300, 900, 2000, 8000, 20_000, 45_000];
+    for (const [p, name] of ['orders', 'reports', 'Tenant_42:ro.replica-1'].entries()) {
+      const tracker = s.inspector.registerPool(new FakePoolAdapter({ max: 10 + p, min: p, total: 4, idle: 2, waiting: p }), {
+        name,
+        leakThresholdMillis: 0,
+      });
+      for (const [i, wait] of waits.slice(p).entries()) {
+        const lease = checkout(s, tracker, wait, i % 3 === 0);
+        s.clock.advance(wait * 2 + 0.123);
+        release(tracker, lease, i === 1 ? 'in-transaction' : 'idle');
+      }
+      checkout(s, tracker, 1.5);
+    }
+    return s;
+  }
+
+  /**
+   * exporter.metrics() against prom-client's own serializer (registry.metrics(), which reads poolscope's samples
+   * through get()); `direct` says whether exporter.metrics() must have written poolscope's families itself.
+   */
+  async function assertSameText(t: TestContext, exporter: PrometheusExporter, direct: boolean): Promise<string> {
+    const registry = exporter.registry as Registry<RegistryContentType>;
+    const expected = await registry.metrics();
+    const serializer = t.mock.method(registry, 'metrics');
+    const actual = await exporter.metrics();
+    assert.equal(serializer.mock.callCount(), direct ? 0 : 1, direct ? 'written directly' : "prom-client's serializer");
+    serializer.mock.restore();
+    assertSameLines(actual, expected);
+    assertSameLines(await registry.metrics(), actual, 'and again, after prom-client renamed OpenMetrics counters');
+    return actual;
+  }
+
+  /** Compares line by line: a failure names the first differing line (a diff of two long texts takes minutes). */
+  function assertSameLines(actual: string, expected: string, message = ''): void {
+    const a = actual.split('\n');
+    const e = expected.split('\n');
+    const first = a.findIndex((line, i) => line !== e[i]);
+    if (first !== -1) assert.equal(a[first], e[first], `${message} line ${first + 1}`);
+    assert.equal(a.length, e.length, `${message} line count`);
+  }
+
+  test('a registry of its own, default and custom buckets', async (t) => {
+    const s = busyInspector(t);
+    const text = await assertSameText(t, exporterFor(t, s.inspector), true);
+    parseExposition(text);
+    assert.ok(text.includes('db_client_connection_wait_time_seconds_bucket{le="0.001",pool_name="orders"} 2\n'), text.slice(0, 200));
+    await assertSameText(t, exporterFor(t, s.inspector, { buckets: [0.000512, 0.002, 0.25, 3600] }), true);
+  });
+
+  test('your registry: your metrics in registration order, default labels (escaped, never replacing a label)', async (t) => {
+    const s = busyInspector(t);
+    const registry = new Registry();
+    const requests = new Counter({ name: 'app_requests_total', help: 'Requests.', labelNames: ['route'], registers: [registry] });
+    requests.inc({ route: '/a' }, 3);
+    const exporter = exporterFor(t, s.inspector, { registry });
+    new Gauge({ name: 'app_up', help: 'Up.', registers: [registry] }).set(1);
+    new PromHistogram({ name: 'app_latency_seconds', help: 'Latency.', buckets: [0.1, 1], registers: [registry] }).observe(0.5);
+    await assertSameText(t, exporter, true);
+    registry.setDefaultLabels({ region: 'eu "west"\\1\nb', pool_name: 'not used on poolscope samples', shard: 3 });
+    const text = await assertSameText(t, exporter, true);
+    parseExposition(text);
+    assert.ok(text.includes('db_client_connection_max{pool_name="orders",region="eu \\"west\\"\\\\1\\nb",shard="3"} 10\n'), 'default labels after the pool label, escaped');
+  });
+
+  test('OpenMetrics: written directly on a registry of its own; through prom-client with your metrics on it', async (t) => {
+    const s = busyInspector(t);
+    const own = new Registry<OpenMetricsContentType>();
+    own.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const text = await assertSameText(t, exporterFor(t, s.inspector, { registry: own }), true);
+    assert.ok(text.includes('# TYPE poolscope_pool_dirty_releases counter\npoolscope_pool_dirty_releases_total{pool_name="orders"} 1\n'), 'OpenMetrics counter family and sample names');
+    assert.ok(text.endsWith('\n# EOF\n'), 'OpenMetrics ends with # EOF');
+
+    const shared = new Registry<OpenMetricsContentType>();
+    shared.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    new Counter({ name: 'app_requests_total', help: 'Requests.', registers: [shared] }).inc();
+    await assertSameText(t, exporterFor(t, s.inspector, { registry: shared }), false);
+  });
+
+  test('an empty inspector: every family declared, no samples', async (t) => {
+    const s = setup(t);
+    const text = await assertSameText(t, exporterFor(t, s.inspector), true);
+    assert.equal(parseExposition(text).size, METRIC_CATALOG.length);
   });
 });
 
@@ -514,10 +603,10 @@ describe('PrometheusExporter: registry', () => {
     const exporter = new PrometheusExporter(s.inspector, { registry });
     assert.equal(exporter.contentType, Registry.OPENMETRICS_CONTENT_TYPE);
     const text = await exporter.metrics();
-    assert.ok(text.endsWith('# EOF\n'));
+    assert.ok(text.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
     assert.ok(text.includes('# TYPE db_client_connection_timeouts counter\n'), 'OpenMetrics names the counter family without _total');
-    assert.ok(text.includes('db_client_connection_timeouts_total{pool_name="p"} 0\n'));
-    assert.ok(text.includes('db_client_connection_wait_time_seconds_count{pool_name="p"} 0\n'));
+    assert.ok(text.includes('db_client_connection_timeouts_total{pool_name="p"} 0\n'), 'OpenMetrics counter sample with _total');
+    assert.ok(text.includes('db_client_connection_wait_time_seconds_count{pool_name="p"} 0\n'), 'histogram _count sample');
     exporter.close();
     assert.deepEqual(registry.getMetricsAsArray(), []);
   });
