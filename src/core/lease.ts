@@ -63,6 +63,8 @@ export class Lease {
   inheritedFrom: Lease | undefined = undefined;
   /** An `inherited-transaction` was reported for this (dirty) lease already. */
   inheritanceReported = false;
+  /** The stack as formatted the first time it was read (formatting is the costly part of a snapshot). */
+  formatted: FormattedStack | undefined = undefined;
   /** The tracker's list (waiting or held) this lease is in, and its neighbours there (see LeaseList). */
   list: LeaseList | undefined = undefined;
   prevInList: Lease | undefined = undefined;
@@ -109,17 +111,26 @@ export interface LeaseSnapshot {
   readonly connectionError: string | null;
 }
 
-/** Builds the JSON view of a lease at monotonic time `now` (its stack formatted now, unless given formatted). */
-export function leaseSnapshot(lease: Lease, now: number, clock: Clock, formatted: FormattedStack = formatStack(lease.stack)): LeaseSnapshot {
+/**
+ * Builds the JSON view of a lease at monotonic time `now` (its stack formatted now, unless given formatted).
+ * `toIso` turns monotonic milliseconds into ISO-8601 (default: through `clock`; trackers pass a cached formatter).
+ */
+export function leaseSnapshot(
+  lease: Lease,
+  now: number,
+  clock: Clock,
+  formatted: FormattedStack = formatStack(lease.stack),
+  toIso: (monotonicMillis: number) => string = (t) => isoAt(clock, t),
+): LeaseSnapshot {
   const held = lease.state !== 'waiting';
   const end = lease.state === 'released' ? lease.releasedAt : now;
   return {
     id: lease.id,
     poolName: lease.poolName,
     state: lease.state,
-    owner: lease.owner === undefined ? null : ownerSnapshot(lease.owner, (t) => isoAt(clock, t)),
-    requestedAt: isoAt(clock, lease.waitStart),
-    acquiredAt: held ? isoAt(clock, lease.acquiredAt) : null,
+    owner: lease.owner === undefined ? null : ownerSnapshot(lease.owner, toIso),
+    requestedAt: toIso(lease.waitStart),
+    acquiredAt: held ? toIso(lease.acquiredAt) : null,
     waitMillis: roundMillis((held ? lease.acquiredAt : now) - lease.waitStart),
     heldMillis: held ? roundMillis(end - lease.acquiredAt) : 0,
     location: formatted.location ?? null,

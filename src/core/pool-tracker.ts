@@ -2,7 +2,7 @@ import { formatMillis } from './format-millis.js';
 import type { EventBus, EventTopic, LeaseAcquiredEvent, LeaseReleasedEvent, QueryExecutedEvent } from './pool-events.js';
 import { LeaseList } from './lease-list.js';
 import type { Clock } from './monotonic-clock.js';
-import { isoAt } from './monotonic-clock.js';
+import { isoAt, IsoFormatter } from './monotonic-clock.js';
 import type { Owner, OwnerContext } from './owner-context.js';
 import { ownerSnapshot } from './owner-context.js';
 import type { LeaseSnapshot, TransactionStatus } from './lease.js';
@@ -120,6 +120,8 @@ export class PoolTracker {
   #durationListeners: DurationListener[] = [];
   #probe: Promise<ReachabilityReport> | undefined;
   #nextLeaseId = 1;
+  readonly #iso = new IsoFormatter();
+  readonly #toIso = (monotonicMillis: number): string => this.#iso.format(this.#clock.toWallMillis(monotonicMillis));
   #leakTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -733,10 +735,14 @@ export class PoolTracker {
   }
 
   #view(lease: Lease, now: number): LeaseSnapshot {
-    const formatted: FormattedStack = formatStack(lease.stack, this.#frameRules);
-    // A stack cut by the capture limit before any frame of the user's code: capture deeper from now on.
-    if (formatted.locationStatus === 'no-user-frame') this.#stacks.learn(formatted);
-    return leaseSnapshot(lease, now, this.#clock, formatted);
+    let formatted: FormattedStack | undefined = lease.formatted;
+    if (formatted === undefined) {
+      formatted = formatStack(lease.stack, this.#frameRules);
+      lease.formatted = formatted;
+      // A stack cut by the capture limit before any frame of the user's code: capture deeper from now on.
+      if (formatted.locationStatus === 'no-user-frame') this.#stacks.learn(formatted);
+    }
+    return leaseSnapshot(lease, now, this.#clock, formatted, this.#toIso);
   }
 }
 
