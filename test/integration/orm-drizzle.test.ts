@@ -15,7 +15,6 @@ import {
   assertCountersSettled,
   assertLeakAttributed,
   assertNoDetections,
-  assertSiteOrNone,
   gate,
   ITEMS_TABLE_SQL,
   type ItemRow,
@@ -24,7 +23,11 @@ import {
   SiteRecorder,
   siteText,
   trackedOrmPool,
-  warmUp,
+  type OrmUnderTest,
+  testConcurrentQueries,
+  testSelectsAndInserts,
+  testTransactions,
+  type TransactionProbe,
 } from '../support/orm-test-kit.js';
 
 const items = pgTable('items', {
@@ -88,9 +91,8 @@ async function selectsAndInserts(d: Db, run: string, sites?: SiteRecorder): Prom
 }
 
 /** Checks made inside the transactions on the tracked pool (no-op on the untracked one). */
-type Probe = (point: 'outer' | 'savepoint' | 'released' | 'rolled-back-to') => void;
 
-async function transactions(d: Db, run: string, probe: Probe = () => undefined): Promise<void> {
+async function transactions(d: Db, run: string, probe: TransactionProbe = () => undefined): Promise<void> {
   await d.transaction(async (tx) => { // @drizzle-transaction
     await tx.insert(items).values({ run, label: 'outer', n: 1 });
     probe('outer');
@@ -139,78 +141,32 @@ async function seed(d: Db, run: string): Promise<void> {
   await d.insert(items).values(Array.from({ length: 25 }, (_, j) => ({ run, label: `s${j * 2}`, n: j * 2 })));
 }
 
+/** This file's workloads, for the test bodies shared by the ORM files. */
+const lib: OrmUnderTest<Db> = {
+  name: 'drizzle',
+  here,
+  res,
+  url: () => db.url,
+  over: drizzleOver,
+  untracked,
+  rowsOf,
+  selectsAndInserts,
+  seed,
+  concurrentQueries,
+  transactions,
+};
+
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Drizzle over a tracked pool', () => {
-  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', async (t) => {
-    const expected = await selectsAndInserts(untracked(5), 'basic-bare');
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => selectsAndInserts(drizzleOver(tracked.pool), 'basic-tracked', sites));
+  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', (t) =>
+    testSelectsAndInserts(t, lib));
 
-    assert.deepEqual(actual, expected, 'the same results through the tracked pool');
-    for (const line of sites.describe(here, 'drizzle')) t.diagnostic(line);
-    sites.assertSites(here, 'drizzle');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('transactions and savepoints: status and depth on the lease; rollbacks leave the same rows as untracked', (t) =>
+    testTransactions(t, lib));
 
-  test('transactions and savepoints: status and depth on the lease; rollbacks leave the same rows as untracked', async (t) => {
-    const bare = untracked(2);
-    await transactions(bare, 'tx-bare');
-    const expected = await rowsOf(bare, 'tx-bare');
-    assert.deepEqual(
-      expected.map((r) => r.label),
-      ['inner', 'outer'],
-      'savepoint kept, savepoint rolled back, transactions rolled back',
-    );
-
-    const tracked = trackedOrmPool(res, db.url, 2);
-    const { inspector } = tracked;
-    const seen: Record<string, unknown> = {};
-    const locations: Record<string, string | null> = {};
-    const probe: Probe = (point) => {
-      const holder = onlyHolder(inspector);
-      seen[point] = { ...holder.transaction, owner: holder.owner?.label };
-      locations[point] = holder.location;
-    };
-    await inspector.runAs(ORM_OWNER, () => transactions(drizzleOver(tracked.pool), 'tx-tracked', probe));
-
-    assert.deepEqual(await rowsOf(drizzleOver(tracked.pool), 'tx-tracked'), expected);
-    assert.deepEqual(seen, {
-      outer: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
-      savepoint: { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
-      released: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
-      'rolled-back-to': { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
-    });
-    const site = siteOf(here, '@drizzle-transaction');
-    t.diagnostic(`drizzle @drizzle-transaction (${site}) reported at: ${locations.outer}`);
-    for (const point of Object.keys(seen)) assertSiteOrNone(locations[point] ?? null, site, `transaction() (${point})`);
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(inspector);
-  });
-
-  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', async (t) => {
-    const bare = untracked(5);
-    await seed(bare, 'many-bare');
-    const expected = await concurrentQueries(bare, 'many-bare');
-
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const d = drizzleOver(tracked.pool);
-    await seed(d, 'many-tracked');
-    await warmUp(tracked, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => concurrentQueries(d, 'many-tracked'));
-    sites.step('@drizzle-concurrent');
-
-    assert.deepEqual(actual, expected);
-    assert.equal(sites.steps[0]?.leases.length, 50, 'one checkout per query');
-    assert.ok(tracked.pool.totalCount <= 5);
-    for (const line of sites.describe(here, 'drizzle')) t.diagnostic(line);
-    sites.assertSites(here, 'drizzle');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', (t) =>
+    testConcurrentQueries(t, lib));
 
   test('runAs(owner, () => query) runs the statement once (a Drizzle query runs on each then())', async () => {
     // runAs settles the owner when the callback's result settles. A Drizzle query is a lazy thenable: every then()

@@ -14,7 +14,6 @@ import {
   assertCountersSettled,
   assertLeakAttributed,
   assertNoDetections,
-  assertSiteOrNone,
   ITEMS_TABLE_SQL,
   type ItemRow,
   ORM_OWNER,
@@ -22,7 +21,11 @@ import {
   SiteRecorder,
   siteText,
   trackedOrmPool,
-  warmUp,
+  type OrmUnderTest,
+  testConcurrentQueries,
+  testSelectsAndInserts,
+  testTransactions,
+  type TransactionProbe,
 } from '../support/orm-test-kit.js';
 
 let db: TestDatabase;
@@ -78,9 +81,8 @@ async function selectsAndInserts(k: Knex, run: string, sites?: SiteRecorder): Pr
 }
 
 /** Checks made inside the transactions on the tracked pool (no-op on the untracked one). */
-type Probe = (point: 'outer' | 'savepoint' | 'released' | 'rolled-back-to') => void;
 
-async function transactions(k: Knex, run: string, probe: Probe = () => undefined): Promise<void> {
+async function transactions(k: Knex, run: string, probe: TransactionProbe = () => undefined): Promise<void> {
   await k.transaction(async (trx) => { // @knex-transaction
     await trx('items').insert({ run, label: 'outer', n: 1 });
     probe('outer');
@@ -125,6 +127,21 @@ async function seed(k: Knex, run: string): Promise<void> {
   await k('items').insert(Array.from({ length: 25 }, (_, j) => ({ run, label: `s${j * 2}`, n: j * 2 })));
 }
 
+/** This file's workloads, for the test bodies shared by the ORM files. */
+const lib: OrmUnderTest<Knex> = {
+  name: 'knex',
+  here,
+  res,
+  url: () => db.url,
+  over: knexOver,
+  untracked,
+  rowsOf,
+  selectsAndInserts,
+  seed,
+  concurrentQueries,
+  transactions,
+};
+
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Knex 3.3 (connectionPool) over a tracked pool', () => {
@@ -141,75 +158,14 @@ describe('Knex 3.3 (connectionPool) over a tracked pool', () => {
     assertCountersSettled(tracked.inspector);
   });
 
-  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', async (t) => {
-    const expected = await selectsAndInserts(untracked(5), 'basic-bare');
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => selectsAndInserts(knexOver(tracked.pool), 'basic-tracked', sites));
+  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', (t) =>
+    testSelectsAndInserts(t, lib));
 
-    assert.deepEqual(actual, expected, 'the same results through the tracked pool');
-    for (const line of sites.describe(here, 'knex')) t.diagnostic(line);
-    sites.assertSites(here, 'knex');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('transactions and savepoints: status and depth on the lease; rollbacks leave the same rows as untracked', (t) =>
+    testTransactions(t, lib));
 
-  test('transactions and savepoints: status and depth on the lease; rollbacks leave the same rows as untracked', async (t) => {
-    const bare = untracked(2);
-    await transactions(bare, 'tx-bare');
-    const expected = await rowsOf(bare, 'tx-bare');
-    assert.deepEqual(
-      expected.map((r) => r.label),
-      ['inner', 'outer'],
-      'savepoint kept, savepoint rolled back, transactions rolled back',
-    );
-
-    const tracked = trackedOrmPool(res, db.url, 2);
-    const { inspector } = tracked;
-    const seen: Record<string, unknown> = {};
-    const locations: Record<string, string | null> = {};
-    const probe: Probe = (point) => {
-      const holder = onlyHolder(inspector);
-      seen[point] = { ...holder.transaction, owner: holder.owner?.label };
-      locations[point] = holder.location;
-    };
-    await inspector.runAs(ORM_OWNER, () => transactions(knexOver(tracked.pool), 'tx-tracked', probe));
-
-    assert.deepEqual(await rowsOf(knexOver(tracked.pool), 'tx-tracked'), expected);
-    assert.deepEqual(seen, {
-      outer: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
-      savepoint: { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
-      released: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
-      'rolled-back-to': { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
-    });
-    const site = siteOf(here, '@knex-transaction');
-    t.diagnostic(`knex @knex-transaction (${site}) reported at: ${locations.outer}`);
-    for (const point of Object.keys(seen)) assertSiteOrNone(locations[point] ?? null, site, `transaction() (${point})`);
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(inspector);
-  });
-
-  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', async (t) => {
-    const bare = untracked(5);
-    await seed(bare, 'many-bare');
-    const expected = await concurrentQueries(bare, 'many-bare');
-
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const k = knexOver(tracked.pool);
-    await seed(k, 'many-tracked');
-    await warmUp(tracked, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => concurrentQueries(k, 'many-tracked'));
-    sites.step('@knex-concurrent');
-
-    assert.deepEqual(actual, expected);
-    assert.equal(sites.steps[0]?.leases.length, 50, 'one checkout per query');
-    assert.ok(tracked.pool.totalCount <= 5);
-    for (const line of sites.describe(here, 'knex')) t.diagnostic(line);
-    sites.assertSites(here, 'knex');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', (t) =>
+    testConcurrentQueries(t, lib));
 
   test('runAs(owner, () => builder) runs the statement once (a Knex builder runs on each then())', async () => {
     // runAs settles the owner when the callback's result settles. A Knex builder is a lazy thenable: every then()

@@ -20,7 +20,9 @@ import {
   SiteRecorder,
   siteText,
   trackedOrmPool,
-  warmUp,
+  type OrmUnderTest,
+  testConcurrentQueries,
+  testSelectsAndInserts,
 } from '../support/orm-test-kit.js';
 
 interface Database {
@@ -143,21 +145,25 @@ async function seed(k: Kysely<Database>, run: string): Promise<void> {
     .execute();
 }
 
+/** This file's workloads, for the test bodies shared by the ORM files (its transactions are checked below). */
+const lib: OrmUnderTest<Kysely<Database>> = {
+  name: 'kysely',
+  here,
+  res,
+  url: () => db.url,
+  over: kyselyOver,
+  untracked,
+  rowsOf,
+  selectsAndInserts,
+  seed,
+  concurrentQueries,
+};
+
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Kysely 0.28 over a tracked pool', () => {
-  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', async (t) => {
-    const expected = await selectsAndInserts(untracked(5), 'basic-bare');
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => selectsAndInserts(kyselyOver(tracked.pool), 'basic-tracked', sites));
-
-    assert.deepEqual(actual, expected, 'the same results through the tracked pool');
-    for (const line of sites.describe(here, 'kysely')) t.diagnostic(line);
-    sites.assertSites(here, 'kysely');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', (t) =>
+    testSelectsAndInserts(t, lib));
 
   test('executeTakeFirstOrThrow() from a repository function: that line or no user frame, never a Kysely frame', async (t) => {
     const bare = untracked(2);
@@ -227,27 +233,8 @@ describe('Kysely 0.28 over a tracked pool', () => {
     assertCountersSettled(inspector);
   });
 
-  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', async (t) => {
-    const bare = untracked(5);
-    await seed(bare, 'many-bare');
-    const expected = await concurrentQueries(bare, 'many-bare');
-
-    const tracked = trackedOrmPool(res, db.url, 5);
-    const k = kyselyOver(tracked.pool);
-    await seed(k, 'many-tracked');
-    await warmUp(tracked, 5);
-    const sites = new SiteRecorder(tracked);
-    const actual = await tracked.inspector.runAs(ORM_OWNER, () => concurrentQueries(k, 'many-tracked'));
-    sites.step('@kysely-concurrent');
-
-    assert.deepEqual(actual, expected);
-    assert.equal(sites.steps[0]?.leases.length, 50, 'one checkout per query');
-    assert.ok(tracked.pool.totalCount <= 5);
-    for (const line of sites.describe(here, 'kysely')) t.diagnostic(line);
-    sites.assertSites(here, 'kysely');
-    assertNoDetections(tracked.detections);
-    assertCountersSettled(tracked.inspector);
-  });
+  test('50 concurrent queries on a pool of max 5 (connections opened by another job): same results, all owned', (t) =>
+    testConcurrentQueries(t, lib));
 
   test('deliberate leak: a controlled transaction never committed is reported with its owner and site', async (t) => {
     const tracked = trackedOrmPool(res, db.url, 2, { leakThresholdMillis: 300 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { Inspector, LeakSuspectedEvent, LeaseSnapshot, PoolscopeEventType, PoolTrackingOptions } from '../../src/index.js';
 import { trackPgPool } from '../../src/index.js';
+import type { TestContext } from 'node:test';
 import { isAt, siteOf, type TestResources } from './pg-test-kit.js';
 
 /** The owner every test runs its work as (`inspector.runAs(ORM_OWNER, ...)`). */
@@ -214,4 +215,107 @@ export function gate(): { promise: Promise<void>; open: () => void } {
     open = resolve;
   });
   return { promise, open };
+}
+
+// ---- test bodies shared by the ORM files ------------------------------------------------------------------------
+
+/** A check made inside the transactions of the shared workload (a no-op on the untracked pool). */
+export type TransactionProbe = (point: 'outer' | 'savepoint' | 'released' | 'rolled-back-to') => void;
+
+/** What one library's test file gives the shared test bodies: its workloads, written in its own API. */
+export interface OrmUnderTest<DB> {
+  /** Lower-case library name; its markers in the test file are `// @<name>-...`. */
+  readonly name: string;
+  /** The test file's URL (markers are looked up there). */
+  readonly here: string;
+  readonly res: TestResources;
+  /** The test database's URL (known once `before` ran). */
+  readonly url: () => string;
+  over(pool: pg.Pool): DB;
+  untracked(max: number): DB;
+  rowsOf(db: DB, run: string): Promise<ItemRow[]>;
+  selectsAndInserts(db: DB, run: string, sites?: SiteRecorder): Promise<unknown>;
+  seed(db: DB, run: string): Promise<void>;
+  concurrentQueries(db: DB, run: string): Promise<unknown[]>;
+  /**
+   * Outer transaction with a kept savepoint and a rolled-back one, probed at each point, then two rollbacks (for
+   * testTransactions; a library whose transactions are checked its own way leaves it out).
+   */
+  transactions?(db: DB, run: string, probe?: TransactionProbe): Promise<void>;
+}
+
+/** Same rows as untracked; every lease owned by the job, at the calling line or no user frame; nothing detected. */
+export async function testSelectsAndInserts<DB>(t: TestContext, lib: OrmUnderTest<DB>): Promise<void> {
+  const expected = await lib.selectsAndInserts(lib.untracked(5), 'basic-bare');
+  const tracked = trackedOrmPool(lib.res, lib.url(), 5);
+  const sites = new SiteRecorder(tracked);
+  const actual = await tracked.inspector.runAs(ORM_OWNER, () => lib.selectsAndInserts(lib.over(tracked.pool), 'basic-tracked', sites));
+
+  assert.deepEqual(actual, expected, 'the same results through the tracked pool');
+  for (const line of sites.describe(lib.here, lib.name)) t.diagnostic(line);
+  sites.assertSites(lib.here, lib.name);
+  assertNoDetections(tracked.detections);
+  assertCountersSettled(tracked.inspector);
+}
+
+/** Status and depth on the lease inside transactions and savepoints; rollbacks leave the same rows as untracked. */
+export async function testTransactions<DB>(t: TestContext, lib: OrmUnderTest<DB>): Promise<void> {
+  const transactions = lib.transactions;
+  assert.ok(transactions !== undefined, `${lib.name} gives no transactions workload`);
+  const bare = lib.untracked(2);
+  await transactions(bare, 'tx-bare');
+  const expected = await lib.rowsOf(bare, 'tx-bare');
+  assert.deepEqual(
+    expected.map((r) => r.label),
+    ['inner', 'outer'],
+    'savepoint kept, savepoint rolled back, transactions rolled back',
+  );
+
+  const tracked = trackedOrmPool(lib.res, lib.url(), 2);
+  const { inspector } = tracked;
+  const seen: Record<string, unknown> = {};
+  const locations: Record<string, string | null> = {};
+  const probe: TransactionProbe = (point) => {
+    const holder = onlyHolder(inspector);
+    seen[point] = { ...holder.transaction, owner: holder.owner?.label };
+    locations[point] = holder.location;
+  };
+  await inspector.runAs(ORM_OWNER, () => transactions(lib.over(tracked.pool), 'tx-tracked', probe));
+
+  assert.deepEqual(await lib.rowsOf(lib.over(tracked.pool), 'tx-tracked'), expected);
+  assert.deepEqual(seen, {
+    outer: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
+    savepoint: { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
+    released: { status: 'in-transaction', depth: 1, owner: ORM_OWNER },
+    'rolled-back-to': { status: 'in-transaction', depth: 2, owner: ORM_OWNER },
+  });
+  const marker = `@${lib.name}-transaction`;
+  const site = siteOf(lib.here, marker);
+  t.diagnostic(`${lib.name} ${marker} (${site}) reported at: ${locations.outer}`);
+  for (const point of Object.keys(seen)) assertSiteOrNone(locations[point] ?? null, site, `transaction() (${point})`);
+  assertNoDetections(tracked.detections);
+  assertCountersSettled(inspector);
+}
+
+/** 50 concurrent queries on a pool of max 5 whose connections another job opened: same results, all owned. */
+export async function testConcurrentQueries<DB>(t: TestContext, lib: OrmUnderTest<DB>): Promise<void> {
+  const bare = lib.untracked(5);
+  await lib.seed(bare, 'many-bare');
+  const expected = await lib.concurrentQueries(bare, 'many-bare');
+
+  const tracked = trackedOrmPool(lib.res, lib.url(), 5);
+  const db = lib.over(tracked.pool);
+  await lib.seed(db, 'many-tracked');
+  await warmUp(tracked, 5);
+  const sites = new SiteRecorder(tracked);
+  const actual = await tracked.inspector.runAs(ORM_OWNER, () => lib.concurrentQueries(db, 'many-tracked'));
+  sites.step(`@${lib.name}-concurrent`);
+
+  assert.deepEqual(actual, expected);
+  assert.equal(sites.steps[0]?.leases.length, 50, 'one checkout per query');
+  assert.ok(tracked.pool.totalCount <= 5);
+  for (const line of sites.describe(lib.here, lib.name)) t.diagnostic(line);
+  sites.assertSites(lib.here, lib.name);
+  assertNoDetections(tracked.detections);
+  assertCountersSettled(tracked.inspector);
 }
