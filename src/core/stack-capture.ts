@@ -56,17 +56,20 @@ export interface FrameRules {
    * Everything under node_modules is library code already.
    */
   readonly library?: readonly RegExp[];
-  /** Frames kept in `frames` (default 8). */
+  /** Frames of the user's code kept in `frames`: the site and its callers (default 3). */
   readonly keep?: number;
 }
 
 const POOLSCOPE_SOURCE_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 /**
- * poolscope's own code: the compiled dist/ and, when source maps point there (a linked checkout, a workspace), src/.
- * Under node_modules it is hidden anyway; this covers `npm link` and running from a checkout.
+ * poolscope's own code: the folder this module was loaded from (dist/, src/ under tsx, or wherever a bundle put it),
+ * and the package's src/ and dist/ (source maps of a linked checkout or a workspace point at src/). Under
+ * node_modules it is hidden anyway; this covers `npm link`, workspaces and running from a checkout.
  */
 const POOLSCOPE_ROOT = path.dirname(POOLSCOPE_SOURCE_DIR);
-const POOLSCOPE_CODE_DIRS = [path.join(POOLSCOPE_ROOT, 'src') + path.sep, path.join(POOLSCOPE_ROOT, 'dist') + path.sep];
+const POOLSCOPE_CODE_DIRS = [
+  ...new Set([POOLSCOPE_SOURCE_DIR + path.sep, path.join(POOLSCOPE_ROOT, 'src') + path.sep, path.join(POOLSCOPE_ROOT, 'dist') + path.sep]),
+];
 /**
  * The demo app (src/demo, reached through `poolscope demo`) plays the user's app: its frames are shown like any
  * app's, so its planted leaks are reported at their file:line (also when installed under node_modules/poolscope).
@@ -84,8 +87,8 @@ const NODE_MODULES = /[\\/]node_modules[\\/]/;
 
 /** Library frames shown before the user's frame, so a stack shows which library call led there. */
 const LIBRARY_FRAMES_BEFORE_USER = 3;
-/** Frames kept by default. */
-export const DEFAULT_KEPT_FRAMES = 8;
+/** Frames kept by default from the site on: the site and two callers (each captured frame costs ~0.2-0.8 us). */
+export const DEFAULT_KEPT_FRAMES = 3;
 /** Most raw frames ever captured: probes and the rare release-site captures use it. */
 export const MAX_CAPTURED_FRAMES = 64;
 
@@ -143,7 +146,7 @@ export function formatStack(holder: StackHolder | undefined, rules: FrameRules |
     visible.push(frame);
   }
   const start = userVisible < 0 ? 0 : Math.max(0, userVisible - LIBRARY_FRAMES_BEFORE_USER);
-  const frames = visible.slice(start, start + Math.max(keep, userVisible - start + 1));
+  const frames = visible.slice(start, userVisible < 0 ? LIBRARY_FRAMES_BEFORE_USER + keep : userVisible + keep);
   return { location, locationStatus: location === undefined ? 'no-user-frame' : 'found', frames, rawFrames, userFrameIndex: userRaw };
 }
 
@@ -189,8 +192,6 @@ export function locationOfFrame(frame: string): string | undefined {
 /** Length of one adaptive budget slice. */
 const SLICE_MILLIS = 100;
 
-/** Frames kept after the user's frame when the capture depth is learned (its callers). */
-const CALLER_FRAMES = 4;
 /** First interval between two depth probes of a pool; it doubles after each probe up to the maximum. */
 const FIRST_PROBE_INTERVAL_MILLIS = 1_000;
 const MAX_PROBE_INTERVAL_MILLIS = 60_000;
@@ -208,7 +209,7 @@ const MAX_PROBE_INTERVAL_MILLIS = 60_000;
 export class StackCapturePolicy {
   readonly mode: StackCaptureMode;
   readonly #perSlice: number;
-  readonly #minLimit: number;
+  readonly #kept: number;
   #sliceStart = Number.NEGATIVE_INFINITY;
   #sliceCount = 0;
   #alwaysUntil = Number.NEGATIVE_INFINITY;
@@ -216,12 +217,16 @@ export class StackCapturePolicy {
   #nextProbe = Number.NEGATIVE_INFINITY;
   #probeInterval = FIRST_PROBE_INTERVAL_MILLIS;
 
-  /** @param keptFrames frames kept per stack (`stackFrameLimit`); the capture depth never goes below it. */
+  /**
+   * @param keptFrames frames of the user's code kept per stack (`stackFrameLimit`): a capture walks to the site plus
+   *   that many frames minus one (its callers). Until a probe says where the site is, one frame (the pool's own call)
+   *   is assumed before it.
+   */
   constructor(mode: StackCaptureMode, budgetPerSecond: number, keptFrames: number = DEFAULT_KEPT_FRAMES) {
     this.mode = mode;
     this.#perSlice = Math.max(1, Math.round((budgetPerSecond * SLICE_MILLIS) / 1000));
-    this.#minLimit = Math.min(MAX_CAPTURED_FRAMES, Math.max(1, keptFrames));
-    this.#limit = this.#minLimit;
+    this.#kept = Math.min(MAX_CAPTURED_FRAMES, Math.max(1, keptFrames));
+    this.#limit = Math.min(MAX_CAPTURED_FRAMES, this.#kept + 1);
   }
 
   /** Frames recorded by an ordinary capture now. */
@@ -240,7 +245,7 @@ export class StackCapturePolicy {
   /** Learns from a formatted probe (or any formatted stack): deep enough for its user frame and a few callers. */
   learn(formatted: FormattedStack): void {
     if (formatted.userFrameIndex >= 0) {
-      this.#raise(formatted.userFrameIndex + 1 + CALLER_FRAMES);
+      this.#raise(formatted.userFrameIndex + this.#kept);
     } else if (formatted.rawFrames >= this.#limit && formatted.rawFrames < MAX_CAPTURED_FRAMES) {
       // Cut by the limit before any user frame: the site is deeper than this pool captures.
       this.#raise(this.#limit * 2);

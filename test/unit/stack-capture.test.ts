@@ -268,7 +268,7 @@ describe('the first frame of the user\'s code', () => {
     assert.equal(formatted.frames.length, 2, 'the helper frame stays in the stack');
   });
 
-  test('at most `keep` frames are kept, starting a few frames before the site', () => {
+  test('`keep` frames are kept from the site on, after up to 3 library frames before it', () => {
     const lines = ['Error'];
     for (let i = 0; i < 10; i++) lines.push(`    at lib${i} (/app/node_modules/orm/x.js:${i + 1}:1)`);
     for (let i = 0; i < 10; i++) lines.push(`    at app${i} (/app/src/a.ts:${i + 1}:1)`);
@@ -276,7 +276,12 @@ describe('the first frame of the user\'s code', () => {
     assert.equal(formatted.location, '/app/src/a.ts:1:1');
     assert.deepEqual(
       formatted.frames.map((f) => f.split(' ')[0]),
-      ['lib7', 'lib8', 'lib9', 'app0', 'app1'],
+      ['lib7', 'lib8', 'lib9', 'app0', 'app1', 'app2', 'app3', 'app4'],
+    );
+    assert.deepEqual(
+      formatStack({ stack: lines.join('\n') }).frames.map((f) => f.split(' ')[0]),
+      ['lib7', 'lib8', 'lib9', 'app0', 'app1', 'app2'],
+      'by default the site and two callers',
     );
   });
 });
@@ -299,17 +304,17 @@ describe('learned capture depth', () => {
     assert.equal(policy.probeDue(3000), true);
   });
 
-  test('the depth grows to reach the user frame plus a few callers, within 64', () => {
-    const policy = new StackCapturePolicy('always', 1000, 8);
-    assert.equal(policy.captureLimit, 8);
+  test('the depth grows to reach the user frame plus the kept frames, within 64', () => {
+    const policy = new StackCapturePolicy('always', 1000, 3);
+    assert.equal(policy.captureLimit, 4, "before any probe: the pool's own frame, the site and two callers");
     policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 30, userFrameIndex: 12 });
-    assert.equal(policy.captureLimit, 17);
+    assert.equal(policy.captureLimit, 15);
     policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 30, userFrameIndex: 2 });
-    assert.equal(policy.captureLimit, 17, 'never shrinks');
-    policy.learn({ location: undefined, locationStatus: 'no-user-frame', frames: [], rawFrames: 17, userFrameIndex: -1 });
-    assert.equal(policy.captureLimit, 34, 'a stack cut by the limit before any user frame doubles it');
+    assert.equal(policy.captureLimit, 15, 'never shrinks');
+    policy.learn({ location: undefined, locationStatus: 'no-user-frame', frames: [], rawFrames: 15, userFrameIndex: -1 });
+    assert.equal(policy.captureLimit, 30, 'a stack cut by the limit before any user frame doubles it');
     policy.learn({ location: undefined, locationStatus: 'no-user-frame', frames: [], rawFrames: 5, userFrameIndex: -1 });
-    assert.equal(policy.captureLimit, 34, 'a whole stack with no user frame (a microtask) teaches nothing');
+    assert.equal(policy.captureLimit, 30, 'a whole stack with no user frame (a microtask) teaches nothing');
     policy.learn({ location: 'x', locationStatus: 'found', frames: [], rawFrames: 64, userFrameIndex: 200 });
     assert.equal(policy.captureLimit, 64);
   });
