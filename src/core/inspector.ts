@@ -302,10 +302,8 @@ export class Inspector {
       throw error;
     }
     if (result instanceof Promise) {
-      result.then(
-        () => this.#owners.end(scope),
-        () => this.#owners.end(scope),
-      );
+      const end = () => this.#owners.end(scope);
+      result.then(end, end);
     } else if (isPromiseLike(result)) {
       // A thenable that is not a promise may run its work on each then() (Knex builders, Drizzle and Prisma
       // queries): call it once, and hand the caller the promise of that one run.
@@ -469,7 +467,7 @@ export class Inspector {
 
   #ownerEnded(owner: Owner): void {
     const held = owner.held;
-    if (held === undefined || held.size === 0 || this.#closed) return;
+    if (held === undefined || held.length === 0 || this.#closed) return;
     this.#checkOwnerEnd([...held], owner);
   }
 

@@ -33,8 +33,11 @@ export class Owner {
   readonly parent: Owner | undefined;
   readonly startedAt: number;
   endedAt: number | undefined = undefined;
-  /** Leases held right now, across all pools (created on first checkout). */
-  held: Set<Lease> | undefined = undefined;
+  /**
+   * Leases held right now, across all pools (created on first checkout). An array, not a Set: an owner holds one
+   * or two leases, and a push and a swap-remove cost less than hashing on every checkout.
+   */
+  held: Lease[] | undefined = undefined;
 
   constructor(id: number, options: OwnerOptions, parent: Owner | undefined, startedAt: number) {
     this.id = id;

@@ -209,7 +209,7 @@ export class PoolTracker {
     }
     const owner = lease.owner;
     if (owner !== undefined) {
-      (owner.held ??= new Set()).add(lease);
+      (owner.held ??= []).push(lease);
       if (owner.endedAt !== undefined) this.#ctx.checkoutAfterOwnerEnded(lease);
     }
     if (this.#acquiredTopic.wanted) {
@@ -276,7 +276,14 @@ export class PoolTracker {
     lease.state = 'released';
     lease.releasedAt = now;
     this.#held.remove(lease);
-    lease.owner?.held?.delete(lease);
+    const ownerHeld = lease.owner?.held;
+    if (ownerHeld !== undefined) {
+      const index = ownerHeld.indexOf(lease);
+      if (index !== -1) {
+        const last = ownerHeld.pop() as Lease;
+        if (index < ownerHeld.length) ownerHeld[index] = last;
+      }
+    }
     this.#counters.releases += 1;
     this.#useTime.record(now - lease.acquiredAt);
     if (this.#durationListeners.length !== 0) this.#notifyDuration('use_time', now - lease.acquiredAt);
