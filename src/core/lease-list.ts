@@ -14,9 +14,9 @@ export class LeaseList {
     return this.#size;
   }
 
-  /** Appends `lease` (taking it out of the list it was in, if any). */
+  /** Appends `lease`, which must be in no list (remove it from the one it is in first). */
   add(lease: Lease): void {
-    if (lease.list !== undefined) lease.list.remove(lease);
+    if (lease.list !== undefined) return; // already listed: a bookkeeping slip, never a reason to corrupt a list
     lease.list = this;
     lease.prevInList = this.#tail;
     lease.nextInList = undefined;

@@ -3,7 +3,6 @@ import { ownerSnapshot } from './owner-context.js';
 import type { FormattedStack, LocationStatus, StackHolder } from './stack-capture.js';
 import { formatStack } from './stack-capture.js';
 import type { Clock } from './monotonic-clock.js';
-import type { LeaseList } from './lease-list.js';
 import { isoAt } from './monotonic-clock.js';
 
 /** Transaction status of a leased connection, as the server last reported it (pg's `I`, `T`, `E`). */
@@ -65,8 +64,8 @@ export class Lease {
   inheritanceReported = false;
   /** The stack as formatted the first time it was read (formatting is the costly part of a snapshot). */
   formatted: FormattedStack | undefined = undefined;
-  /** The tracker's list (waiting or held) this lease is in, and its neighbours there (see LeaseList). */
-  list: LeaseList | undefined = undefined;
+  /** The tracker's list (waiting or held) this lease is in (identity only), and its neighbours there (see LeaseList). */
+  list: object | undefined = undefined;
   prevInList: Lease | undefined = undefined;
   nextInList: Lease | undefined = undefined;
 

@@ -198,6 +198,7 @@ export class PoolTracker {
       applyStatusToDepth(lease, status);
       if (status !== 'idle') this.#inherited(lease, connection, now);
     }
+    this.#waiting.remove(lease);
     this.#held.add(lease);
     this.#counters.acquires += 1;
     const waited = now - lease.waitStart;

@@ -1,14 +1,22 @@
 import { PoolTrackingError } from '../../errors.js';
 import type { Inspector } from '../../core/inspector.js';
 import type { PoolAdapter } from '../../core/pool-adapter.js';
-import type { PoolTracker, AcquireTimeoutReport } from '../../core/pool-tracker.js';
+import type { PoolTracker } from '../../core/pool-tracker.js';
 import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
-import { MAX_APPLICATION_NAME_LENGTH } from '../../core/pool-tracker-options.js';
 import type { PoolConfigSnapshot } from '../../core/pool-snapshot.js';
-import type { Lease, TransactionStatus } from '../../core/lease.js';
+import type { Lease } from '../../core/lease.js';
 import type { Owner } from '../../core/owner-context.js';
-import { maskConnectionString } from '../../core/connection-string-mask.js';
-import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, PgPoolOptionsView } from './pg-types.js';
+import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike } from './pg-types.js';
+import { generatedApplicationName, pgApplicationNameOf } from './pg-application-name.js';
+import type { Submittable } from './pg-submittable.js';
+import { followSubmittable, isFollowable } from './pg-submittable.js';
+import { enrichTimeoutError, PG_ACQUIRE_TIMEOUT_MESSAGE } from './pg-acquire-timeout.js';
+import { pgConfigSnapshot, transactionStatusOf } from './pg-client-state.js';
+
+export { PG_ACQUIRE_TIMEOUT_MESSAGE, acquireTimeoutReportOf } from './pg-acquire-timeout.js';
+export { generatedApplicationName, pgApplicationNameOf, PG_APPLICATION_NAME_SOURCES } from './pg-application-name.js';
+export type { PgApplicationNameResolution, PgApplicationNameSource } from './pg-application-name.js';
+export { pgConfigSnapshot, transactionStatusOf } from './pg-client-state.js';
 
 /**
  * Instruments one existing `pg.Pool` instance without changing what it does. Per instance, never a prototype:
@@ -30,16 +38,6 @@ import type { PgClientInternal, PgConnectCallback, PgPoolInternal, PgPoolLike, P
 
 /** Marks poolscope's wrapper functions so a pool is not tracked twice (a registered symbol: no module state). */
 const WRAPPED = Symbol.for('poolscope.pg.wrapped');
-
-/** pg-pool's acquire-timeout message (its start stays the same after poolscope appends its explanation). */
-export const PG_ACQUIRE_TIMEOUT_MESSAGE = 'timeout exceeded when trying to connect';
-
-/** The explanation poolscope attached to pg's acquire-timeout error, if any. */
-export function acquireTimeoutReportOf(error: unknown): AcquireTimeoutReport | undefined {
-  if (error === null || typeof error !== 'object') return undefined;
-  const report = (error as { poolscope?: unknown }).poolscope;
-  return report !== undefined && typeof report === 'object' ? (report as AcquireTimeoutReport) : undefined;
-}
 
 /**
  * Starts tracking `pool` under `options.name` and returns its tracker. Throws POOLSCOPE_ERR_POOL_UNSUPPORTED for
@@ -74,107 +72,6 @@ export function trackPgPool(inspector: Inspector, pool: PgPoolLike, options: Poo
     adapter.nameConnections(choice ?? generatedApplicationName(inspector.appName, inspector.instanceId, tracker.name), choice !== undefined);
   }
   return tracker;
-}
-
-// ---- application_name -------------------------------------------------------------------------------------------
-
-/** Where the application_name of a pg pool's new connections comes from, in pg's order of precedence. */
-export const PG_APPLICATION_NAME_SOURCES = ['connection-string', 'config', 'environment', 'fallback'] as const;
-/**
- * `connection-string`: its `application_name` parameter; `config`: the pool's `application_name` option;
- * `environment`: PGAPPNAME; `fallback`: `fallback_application_name` (connection string parameter or option).
- */
-export type PgApplicationNameSource = (typeof PG_APPLICATION_NAME_SOURCES)[number];
-
-/** The application_name a pg pool gives new connections, as its options and the environment tell. */
-export interface PgApplicationNameResolution {
-  /** undefined when nothing names them (pg sends no application_name; the server shows ''). */
-  readonly name: string | undefined;
-  readonly source: PgApplicationNameSource | undefined;
-  /**
-   * Whether setting `options.application_name` reaches new connections: false when the connection string has an
-   * `application_name` parameter (pg lets it win, even empty) or cannot be parsed.
-   */
-  readonly settable: boolean;
-}
-
-/**
- * Resolves a pool's application_name the way pg does (pg/lib/connection-parameters.js and client.js): the
- * connection string's parameters override the options; a non-empty `application_name` wins, then PGAPPNAME, then
- * `fallback_application_name`. `pg.defaults.application_name` (module-global) cannot be seen from the pool.
- */
-export function pgApplicationNameOf(
-  options: PgPoolOptionsView,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): PgApplicationNameResolution {
-  let params: URLSearchParams | undefined;
-  let settable = true;
-  const connectionString = options.connectionString;
-  if (typeof connectionString === 'string' && connectionString !== '') {
-    params = connectionStringParams(connectionString);
-    if (params === undefined || params.has('application_name')) settable = false;
-  }
-  const fromUrl = params?.get('application_name');
-  if (fromUrl) return { name: fromUrl, source: 'connection-string', settable };
-  const own: unknown = options.application_name;
-  if (params?.has('application_name') !== true && own) return { name: String(own), source: 'config', settable };
-  const fromEnv = env.PGAPPNAME;
-  if (fromEnv) return { name: fromEnv, source: 'environment', settable };
-  const fallback: unknown = params?.has('fallback_application_name') === true
-    ? params.get('fallback_application_name')
-    : options.fallback_application_name;
-  if (fallback) return { name: String(fallback), source: 'fallback', settable };
-  return { name: undefined, source: undefined, settable };
-}
-
-/** The query parameters of a connection string as pg-connection-string reads them; undefined if unparseable. */
-function connectionStringParams(connectionString: string): URLSearchParams | undefined {
-  if (connectionString.startsWith('/')) return new URLSearchParams(); // "/socket/dir dbname": no parameters
-  let text = connectionString;
-  if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(text)) text = encodeURI(text).replace(/%25(\d\d)/g, '%$1');
-  try {
-    return new URL(text, 'postgres://base').searchParams;
-  } catch {
-    try {
-      return new URL(text.replace('@/', '@___DUMMY___/'), 'postgres://base').searchParams;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/**
- * `<appName>/<instanceId>/<poolName>`, at most 63 bytes (PostgreSQL's limit), printable ASCII only: other
- * characters and `/` inside a part become `_`. When too long, the pool name is kept whole (a name over 59
- * characters keeps its start and end around a `~`), then the instance id keeps its end (the pid) and the app name
- * its start, sharing what is left.
- *
- * ```ts
- * generatedApplicationName('@acme/billing', 'web-7f9c-12345', 'main'); // '@acme_billing/web-7f9c-12345/main'
- * ```
- */
-export function generatedApplicationName(appName: string, instanceId: string, poolName: string): string {
-  const max = MAX_APPLICATION_NAME_LENGTH;
-  let pool = applicationNamePart(poolName);
-  const poolMax = max - 4; // room for at least one character of app and instance, and two slashes
-  if (pool.length > poolMax) {
-    const head = Math.floor((poolMax - 1) / 2);
-    pool = `${pool.slice(0, head)}~${pool.slice(pool.length - (poolMax - 1 - head))}`;
-  }
-  let app = applicationNamePart(appName);
-  let instance = applicationNamePart(instanceId);
-  const room = max - 2 - pool.length;
-  if (app.length + instance.length > room) {
-    const instanceRoom = Math.min(instance.length, Math.max(Math.ceil(room / 2), room - app.length));
-    instance = instance.slice(instance.length - instanceRoom);
-    app = app.slice(0, room - instanceRoom);
-  }
-  return `${app}/${instance}/${pool}`;
-}
-
-function applicationNamePart(text: string): string {
-  const part = text.trim().replace(/[^\x20-\x2e\x30-\x7e]/g, '_');
-  return part === '' ? '_' : part;
 }
 
 function asPgPool(pool: unknown): PgPoolInternal {
@@ -761,105 +658,7 @@ class PgPoolAdapter implements PoolAdapter {
   }
 }
 
-/** A query object pg runs itself (pg-cursor, pg-query-stream, pg's Query): it gets the protocol's messages. */
-interface Submittable {
-  text?: unknown;
-  submit?: unknown;
-  cursor?: { text?: unknown };
-  handleReadyForQuery?: (...args: unknown[]) => unknown;
-  handleError?: (...args: unknown[]) => unknown;
-}
-
-function isFollowable(submittable: Submittable): boolean {
-  return typeof submittable.handleReadyForQuery === 'function' && typeof submittable.handleError === 'function';
-}
-
-/**
- * Calls `finish` when pg is done with `submittable`: at its ReadyForQuery (success, after the cursor was read to
- * its end or closed) or its error (a server error, or the connection dying). Before the submittable's own handler
- * runs, so a release in its 'end' listener sees nothing in flight. Its own properties are put back after.
- */
-function followSubmittable(submittable: Submittable, finish: (ok: boolean) => void): void {
-  const target = submittable as Required<Pick<Submittable, 'handleReadyForQuery' | 'handleError'>>;
-  const ready = target.handleReadyForQuery;
-  const failed = target.handleError;
-  const ownReady = Object.hasOwn(submittable, 'handleReadyForQuery');
-  const ownError = Object.hasOwn(submittable, 'handleError');
-  const end = (ok: boolean): void => {
-    if (target.handleReadyForQuery === followedReady) {
-      if (ownReady) target.handleReadyForQuery = ready;
-      else delete (submittable as Partial<Submittable>).handleReadyForQuery;
-    }
-    if (target.handleError === followedError) {
-      if (ownError) target.handleError = failed;
-      else delete (submittable as Partial<Submittable>).handleError;
-    }
-    finish(ok);
-  };
-  const followedReady = function poolscopeSubmittableReady(this: unknown): unknown {
-    end(true);
-    // eslint-disable-next-line prefer-rest-params -- pg's exact arguments
-    return Reflect.apply(ready, this, arguments);
-  };
-  const followedError = function poolscopeSubmittableError(this: unknown): unknown {
-    end(false);
-    // eslint-disable-next-line prefer-rest-params -- pg's exact arguments
-    return Reflect.apply(failed, this, arguments);
-  };
-  target.handleReadyForQuery = followedReady;
-  target.handleError = followedError;
-}
-
 function restore(client: PgClientInternal, key: 'query' | 'emit', hadOwn: boolean): void {
   if (hadOwn) return; // someone else set it; leave theirs in place
   delete (client as Partial<PgClientInternal>)[key];
-}
-
-/** pg's `getTransactionStatus()` (pg >= 8.21) as poolscope's status; `unknown` on older pg. */
-export function transactionStatusOf(client: { getTransactionStatus?: () => string | null }): TransactionStatus {
-  const read = client.getTransactionStatus;
-  if (typeof read !== 'function') return 'unknown';
-  switch (read.call(client)) {
-    case 'I':
-      return 'idle';
-    case 'T':
-      return 'in-transaction';
-    case 'E':
-      return 'failed';
-    default:
-      return 'unknown';
-  }
-}
-
-/** Appends poolscope's explanation to pg's timeout error and attaches the report as `error.poolscope`. */
-function enrichTimeoutError(error: Error, report: AcquireTimeoutReport): void {
-  const before = error.message;
-  // V8 formats `stack` lazily: read it first so it holds the original header, then swap that header.
-  const stack = error.stack;
-  error.message = `${before}${report.text}`;
-  Object.defineProperty(error, 'poolscope', { value: report, enumerable: false, configurable: true, writable: true });
-  const header = `${error.name}: ${before}`;
-  if (typeof stack === 'string' && stack.startsWith(header)) {
-    error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
-  }
-}
-
-/** The allowlisted settings of a pg pool; the connection string's password is masked, the password never copied. */
-export function pgConfigSnapshot(options: PgPoolInternal['options']): PoolConfigSnapshot {
-  const out: Record<string, unknown> = {};
-  const numbers = ['max', 'min', 'idleTimeoutMillis', 'connectionTimeoutMillis', 'maxUses', 'maxLifetimeSeconds'] as const;
-  for (const key of numbers) {
-    const value = options[key];
-    if (typeof value === 'number' && Number.isFinite(value)) out[key] = value;
-  }
-  if (typeof options.allowExitOnIdle === 'boolean') out.allowExitOnIdle = options.allowExitOnIdle;
-  for (const key of ['application_name', 'host', 'database', 'user'] as const) {
-    const value = options[key];
-    if (typeof value === 'string') out[key] = value;
-  }
-  const port = typeof options.port === 'string' ? Number(options.port) : options.port;
-  if (typeof port === 'number' && Number.isFinite(port)) out.port = port;
-  if (options.ssl !== undefined) out.ssl = Boolean(options.ssl);
-  if (typeof options.connectionString === 'string') out.connectionString = maskConnectionString(options.connectionString);
-  return out as PoolConfigSnapshot;
 }
