@@ -7,6 +7,19 @@ import type { Owner, OwnerContext } from './owner-context.js';
 import { ownerSnapshot } from './owner-context.js';
 import type { LeaseSnapshot, TransactionStatus } from './lease.js';
 import { describeAcquireSite, Lease, leaseSnapshot, roundMillis } from './lease.js';
+import {
+  acquireTimeoutMessage,
+  describeTimeout,
+  dirtyReleaseMessage,
+  doubleReleaseMessage,
+  foreignReleaseMessage,
+  inheritedTransactionMessage,
+  leakReturnedMessage,
+  leakSuspectedMessage,
+  ownerEndedMessage,
+  releaseInFlightMessage,
+  staleReleaseMessage,
+} from './misuse-reports.js';
 import { Histogram } from './histogram.js';
 import type { FormattedStack, FrameRules } from './stack-capture.js';
 import { captureStack, formatStack, MAX_CAPTURED_FRAMES, StackCapturePolicy } from './stack-capture.js';
@@ -249,7 +262,7 @@ export class PoolTracker {
         waiterLocation,
         stats,
         holders,
-        message: `Acquire timeout on pool "${this.name}" after ${formatMillis(waitMillis)}${waiterLocation === null ? '' : ` at ${waiterLocation}`}.${text}`,
+        message: acquireTimeoutMessage(this.name, waitMillis, waiterLocation, text),
       });
     }
     return report;
@@ -324,9 +337,7 @@ export class PoolTracker {
         lease: this.#view(lease, now),
         releasedBy: ownerSnapshot(current, (t) => isoAt(this.#clock, t)),
         releaseLocation: where,
-        message:
-          `Foreign release on pool "${this.name}": lease #${lease.id} held by ${describeOwner(lease.owner)} was released from ` +
-          `${describeOwner(current)}${where === null ? '' : ` at ${where}`}. Release a connection in the scope that acquired it.`,
+        message: foreignReleaseMessage(this.name, lease, current, where),
       });
     }
     if (lease.inFlight > 0) {
@@ -336,10 +347,7 @@ export class PoolTracker {
         poolName: this.name,
         lease: this.#view(lease, now),
         releaseLocation: where,
-        message:
-          `Released with ${lease.inFlight} quer${lease.inFlight === 1 ? 'y' : 'ies'} in flight on pool "${this.name}": lease #${lease.id}` +
-          `${where === null ? '' : ` released at ${where}`} while ${JSON.stringify(lease.queryText ?? '')} had not completed. ` +
-          'A query was not awaited before release(); await it (or return its promise) first.',
+        message: releaseInFlightMessage(this.name, lease, where),
       });
     }
     if (dirty) {
@@ -357,17 +365,7 @@ export class PoolTracker {
         releaseLocation: where,
         destroyed: destroy,
         action,
-        message:
-          `Dirty release on pool "${this.name}": lease #${lease.id}${lease.owner === undefined ? '' : ` of ${describeOwner(lease.owner)}`} ` +
-          `was released inside a transaction (status ${status}, depth ${lease.transactionDepth})${where === null ? '' : ` at ${where}`}; ` +
-          `acquired ${describeAcquireSite(view)}` +
-          `${lease.transactionOpenedBy === undefined ? '' : `; the transaction was opened by ${JSON.stringify(truncate(lease.transactionOpenedBy, 80))}`}. ` +
-          (destroy
-            ? 'The connection was destroyed. '
-            : rollback
-              ? 'ROLLBACK was sent before it went back to the pool. '
-              : 'The next borrower inherits the open transaction. ') +
-          'COMMIT or ROLLBACK before release(), or use withTransaction().',
+        message: dirtyReleaseMessage(this.name, lease, view, status, where, action),
       });
     }
     if (lease.leakReported) {
@@ -375,7 +373,7 @@ export class PoolTracker {
         type: 'leak-returned',
         poolName: this.name,
         lease: this.#view(lease, now),
-        message: `Previously reported leak on pool "${this.name}" returned: lease #${lease.id} after ${formatMillis(now - lease.acquiredAt)}.`,
+        message: leakReturnedMessage(this.name, lease, now),
       });
     }
     if (this.#bus.wants('lease-released')) {
@@ -404,12 +402,7 @@ export class PoolTracker {
       leftOpenBy: left,
       releaseLocation: where,
       openedBy: origin.transactionOpenedBy ?? null,
-      message:
-        `Inherited transaction on pool "${this.name}": lease #${lease.id}${lease.owner === undefined ? '' : ` (${describeOwner(lease.owner)})`} ` +
-        `received a connection still inside the transaction that lease #${origin.id} of ${describeOwner(origin.owner)} left open: ` +
-        `acquired ${describeAcquireSite(left)}, released${where === null ? '' : ` at ${where}`} with status ${origin.transactionStatus}` +
-        `${origin.transactionOpenedBy === undefined ? '' : `, opened by ${JSON.stringify(truncate(origin.transactionOpenedBy, 80))}`}. ` +
-        `Fix lease #${origin.id}; later holders only inherit it (set onDirtyRelease: 'rollback' to clean such connections).`,
+      message: inheritedTransactionMessage(this.name, lease, origin, left),
     });
   }
 
@@ -430,10 +423,7 @@ export class PoolTracker {
         lease: view,
         releasedBy: ownerView(this.#ctx.owners.current(), this.#clock),
         releaseLocation: where,
-        message:
-          `Foreign release on pool "${this.name}": release() of lease #${lease.id}${where === null ? '' : ` at ${where}`} came after ` +
-          `its connection was handed to lease #${current.id} (${describeOwner(current.owner)}). The driver refuses it; ` +
-          'drop references to a client once it is released.',
+        message: staleReleaseMessage(this.name, lease, current, where),
       });
       return;
     }
@@ -443,9 +433,7 @@ export class PoolTracker {
       poolName: this.name,
       lease: view,
       releaseLocation: where,
-      message:
-        `Double release on pool "${this.name}": lease #${lease.id} (acquired ${describeAcquireSite(view)}) was released ` +
-        `again${where === null ? '' : ` at ${where}`}. Release each checkout exactly once, in a finally block.`,
+      message: doubleReleaseMessage(this.name, lease, view, where),
     });
   }
 
@@ -574,10 +562,7 @@ export class PoolTracker {
           poolName: this.name,
           lease: view,
           thresholdMillis: threshold,
-          message:
-            `Connection leak suspected on pool "${this.name}": lease #${lease.id} held for ${formatMillis(now - lease.acquiredAt)} ` +
-            `(threshold ${formatMillis(threshold)})${lease.owner === undefined ? '' : ` by ${describeOwner(lease.owner)}`}, acquired ${where}.` +
-            (lease.queryText === undefined ? '' : ` Last query: ${JSON.stringify(lease.queryText)}.`),
+          message: leakSuspectedMessage(this.name, lease, now, threshold, where),
         });
       }
     } catch (error) {
@@ -596,10 +581,7 @@ export class PoolTracker {
       poolName: this.name,
       owner: ownerSnapshot(owner, (t) => isoAt(this.#clock, t)),
       lease: view,
-      message:
-        `${describeOwner(owner)} ended while still holding lease #${lease.id} of pool "${this.name}" (held ${formatMillis(now - lease.acquiredAt)}, ` +
-        `acquired ${describeAcquireSite(view)}). A release() is missing on some path: put it in a finally block ` +
-        'or use withClient()/withTransaction().',
+      message: ownerEndedMessage(this.name, lease, owner, view, now),
     });
   }
 
@@ -756,37 +738,4 @@ export class PoolTracker {
 
 function ownerView(owner: Owner | undefined, clock: Clock) {
   return owner === undefined ? null : ownerSnapshot(owner, (t) => isoAt(clock, t));
-}
-
-function describeOwner(owner: Owner | undefined): string {
-  if (owner === undefined) return 'no owner';
-  return `${owner.kind} "${owner.label}"`;
-}
-
-/** `850 ms`, `2.5 s`. */
-function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapshot[], waitMillis: number, waiterLocation: string | null): string {
-  const lines = [
-    '',
-    `[poolscope] pool "${stats.poolName}": ${stats.used}/${stats.max} connections in use, ${stats.idle} idle, ${stats.pending} waiting ` +
-      `(utilization ${stats.utilizationPercent}%, level ${stats.level}); this caller waited ${formatMillis(waitMillis)}` +
-      `${waiterLocation === null ? '' : ` at ${waiterLocation}`}.`,
-  ];
-  if (holders.length === 0) {
-    lines.push('  No connection is checked out: the server may be slow to accept connections, or max is 0.');
-  } else {
-    lines.push('  Longest holders:');
-    for (const h of holders) {
-      const owner = h.owner === null ? 'no owner' : `${h.owner.kind} "${h.owner.label}"`;
-      const verb = h.queriesInFlight > 0 ? 'running' : 'last query';
-      const query = h.query === null ? ' (no query run)' : ` ${verb} ${JSON.stringify(truncate(h.query.text, 80))}`;
-      const tx = h.transaction.depth > 0 ? ` in transaction (depth ${h.transaction.depth})` : '';
-      lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} ${describeAcquireSite(h)}${tx}${query}`);
-    }
-    lines.push('  Fix the holders (a missing release, a slow query) before raising max.');
-  }
-  return lines.join('\n');
-}
-
-function truncate(text: string, length: number): string {
-  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
 }
