@@ -111,6 +111,8 @@ class PgPoolAdapter implements PoolAdapter {
   readonly driver = 'pg';
   readonly #pool: PgPoolInternal;
   readonly #clients = new Map<PgClientInternal, ClientWrappers>();
+  /** Each wrapped client's record is also an own property under this key (one symbol per adapter, not global). */
+  readonly #recordKey = Symbol('poolscope.pg.client');
   #tracker: PoolTracker | undefined;
   #originalConnect: PgPoolInternal['connect'] | undefined;
   #hadOwnConnect = false;
@@ -137,6 +139,7 @@ class PgPoolAdapter implements PoolAdapter {
     if (this.#detached) return;
     try {
       this.#clients.delete(client);
+      delete (client as unknown as Record<symbol, unknown>)[this.#recordKey];
       this.#tracker?.connectionRemoved();
     } catch (error) {
       this.#report(error);
@@ -276,6 +279,7 @@ class PgPoolAdapter implements PoolAdapter {
       else delete (pool as { connect?: unknown }).connect;
     }
     for (const [client, wrappers] of this.#clients) {
+      delete (client as unknown as Record<symbol, unknown>)[this.#recordKey];
       if (client.query === wrappers.query) restore(client, 'query', wrappers.hadOwnQuery);
       if (client.emit === wrappers.emit) restore(client, 'emit', wrappers.hadOwnEmit);
     }
@@ -468,7 +472,9 @@ class PgPoolAdapter implements PoolAdapter {
   // ---- per-client wrappers ------------------------------------------------------------------------------------
 
   #wrapClient(client: PgClientInternal): ClientWrappers {
-    const existing = this.#clients.get(client);
+    // The record rides on the client under this adapter's own symbol: a property load on every checkout instead of
+    // a Map lookup (the Map is kept to undo the wrapping at detach).
+    const existing = (client as unknown as Record<symbol, ClientWrappers | undefined>)[this.#recordKey];
     if (existing !== undefined) return existing;
     const originalQuery = client.query;
     const originalEmit = client.emit;
@@ -494,6 +500,7 @@ class PgPoolAdapter implements PoolAdapter {
       emit,
     };
     this.#clients.set(client, record);
+    Object.defineProperty(client, this.#recordKey, { value: record, configurable: true, writable: true, enumerable: false });
     client.query = query;
     client.emit = emit;
     return record;
