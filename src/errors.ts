@@ -28,6 +28,25 @@ export const ERROR_CODES = [
   'POOLSCOPE_ERR_TENANT_DATABASE_FAILED',
   'POOLSCOPE_ERR_TENANT_POOLS_CLOSED',
   'POOLSCOPE_ERR_TESTING_LEAKED_CONNECTIONS',
+  'POOLSCOPE_ERR_TESTING_CLEANUP_FAILED',
+  'POOLSCOPE_ERR_POOL_CONNECTION_DESTROYED',
+  'POOLSCOPE_ERR_POOL_PING_TIMEOUT',
+  'POOLSCOPE_ERR_POOL_PING_FAILED',
+  'POOLSCOPE_ERR_PG_UNAVAILABLE',
+  'POOLSCOPE_ERR_SERVER_CONNECT_FAILED',
+  'POOLSCOPE_ERR_SERVER_CONNECTION_LOST',
+  'POOLSCOPE_ERR_SERVER_QUERY_FAILED',
+  'POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER',
+  'POOLSCOPE_ERR_SERVER_VERSION_UNSUPPORTED',
+  'POOLSCOPE_ERR_SQL_INVALID_IDENTIFIER',
+  'POOLSCOPE_ERR_HTTP_REGISTER_FAILED',
+  'POOLSCOPE_ERR_CLI_INTERRUPTED',
+  'POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE',
+  'POOLSCOPE_ERR_EMBEDDED_START_FAILED',
+  'POOLSCOPE_ERR_EMBEDDED_TIMEOUT',
+  'POOLSCOPE_ERR_DEMO_EXPORT_FAILED',
+  'POOLSCOPE_ERR_DEMO_DATABASE_FAILED',
+  'POOLSCOPE_ERR_INTERNAL_INVARIANT',
 ] as const;
 
 /** A poolscope error code. */
@@ -211,6 +230,109 @@ export class LeakedConnectionsError extends PoolscopeError {
     this.name = 'LeakedConnectionsError';
     this.leases = leases;
     this.sessions = sessions;
+  }
+}
+
+/**
+ * Handed to pg-pool's `release(error)` so that it destroys the connection instead of keeping it (released inside a
+ * transaction with `onDirtyRelease: 'destroy'`, a failed ROLLBACK, a client still out at cleanup). Never thrown
+ * into your code; pg-pool passes it to `pool.on('release', (error, client) => ...)` listeners. A failure behind it
+ * (the ROLLBACK's error) is `cause`.
+ */
+export class ConnectionDestroyedError extends PoolscopeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('POOLSCOPE_ERR_POOL_CONNECTION_DESTROYED', message, options);
+    this.name = 'ConnectionDestroyedError';
+  }
+}
+
+/**
+ * A readiness ping (`SELECT 1` on a connection borrowed from the pool) found no answer in time, or the pool gave
+ * no connection. A driver error is passed through unchanged; a failure that is not an Error is `cause`.
+ */
+export class PoolPingError extends PoolscopeError {
+  constructor(code: 'POOLSCOPE_ERR_POOL_PING_TIMEOUT' | 'POOLSCOPE_ERR_POOL_PING_FAILED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PoolPingError';
+  }
+}
+
+/**
+ * The `pg` package (node-postgres, an optional peer dependency) could not be loaded, or has no `Client`/`Pool`
+ * class. `feature` names what needed it (e.g. `ActivityInspector`); the import failure is `cause`.
+ */
+export class PgUnavailableError extends PoolscopeError {
+  readonly feature: string;
+
+  constructor(feature: string, message: string, options?: { cause?: unknown }) {
+    super('POOLSCOPE_ERR_PG_UNAVAILABLE', message, options);
+    this.name = 'PgUnavailableError';
+    this.feature = feature;
+  }
+}
+
+/** The codes of reading the server's own view (`ActivityInspector`, `checkServerCapacity()`). */
+export type ServerViewErrorCode =
+  | 'POOLSCOPE_ERR_SERVER_CONNECT_FAILED'
+  | 'POOLSCOPE_ERR_SERVER_CONNECTION_LOST'
+  | 'POOLSCOPE_ERR_SERVER_QUERY_FAILED'
+  | 'POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER'
+  | 'POOLSCOPE_ERR_SERVER_VERSION_UNSUPPORTED';
+
+/**
+ * Reading the server's view over poolscope's own connection failed: connecting, setting up the session, the
+ * query, or the answer. `source` names the API (`ActivityInspector`, `checkServerCapacity`); the driver's error is
+ * `cause`.
+ */
+export class ServerViewError extends PoolscopeError {
+  declare readonly code: ServerViewErrorCode;
+  readonly source: string;
+
+  constructor(code: ServerViewErrorCode, source: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ServerViewError';
+    this.source = source;
+  }
+}
+
+/**
+ * A name cannot be used as a PostgreSQL identifier (empty, not a string, a NUL character, longer than 63 bytes, or
+ * outside the characters a scratch database allows). `identifier` is what was given.
+ */
+export class IdentifierError extends PoolscopeError {
+  readonly identifier: unknown;
+
+  constructor(identifier: unknown, message: string) {
+    super('POOLSCOPE_ERR_SQL_INVALID_IDENTIFIER', message);
+    this.name = 'IdentifierError';
+    this.identifier = identifier;
+  }
+}
+
+/** The codes of the embedded PostgreSQL (the CLI demo and the tests start one when no server answers). */
+export type EmbeddedServerErrorCode =
+  | 'POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE'
+  | 'POOLSCOPE_ERR_EMBEDDED_START_FAILED'
+  | 'POOLSCOPE_ERR_EMBEDDED_TIMEOUT';
+
+/** The embedded PostgreSQL could not be loaded, started or stopped in time. The failure underneath is `cause`. */
+export class EmbeddedServerError extends PoolscopeError {
+  declare readonly code: EmbeddedServerErrorCode;
+
+  constructor(code: EmbeddedServerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'EmbeddedServerError';
+  }
+}
+
+/**
+ * poolscope broke one of its own invariants (a route without an implementation, an unknown event type inside, a
+ * percentile out of range). Never expected: please report it with the message.
+ */
+export class InternalError extends PoolscopeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('POOLSCOPE_ERR_INTERNAL_INVARIANT', message, options);
+    this.name = 'InternalError';
   }
 }
 

@@ -13,8 +13,13 @@ export {
   PoolConfigError,
   TenantPoolError,
   LeakedConnectionsError,
+  ConnectionDestroyedError,
+  PoolPingError,
+  PgUnavailableError,
+  ServerViewError,
+  IdentifierError,
 } from './errors.js';
-export type { PoolscopeErrorCode, HttpRouteErrorCode, TenantErrorCode } from './errors.js';
+export type { PoolscopeErrorCode, HttpRouteErrorCode, TenantErrorCode, ServerViewErrorCode } from './errors.js';
 
 export { Inspector } from './core/inspector.js';
 export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';

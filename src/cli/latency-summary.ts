@@ -1,3 +1,5 @@
+import { InternalError } from '../errors.js';
+
 /** Latency percentiles of a set of measured durations (milliseconds). */
 
 /**
@@ -7,7 +9,7 @@
 export function percentile(sortedAscending: readonly number[], p: number): number {
   const n = sortedAscending.length;
   if (n === 0) return Number.NaN;
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be in [0, 100], not ${p}`);
+  if (!(p >= 0 && p <= 100)) throw new InternalError(`percentile must be in [0, 100], not ${p}`);
   const rank = Math.max(1, Math.ceil((p / 100) * n));
   return sortedAscending[rank - 1] as number;
 }

@@ -1,4 +1,4 @@
-import { OptionsError, PoolConfigError, messageOf } from '../errors.js';
+import { OptionsError, PgUnavailableError, PoolConfigError, ServerViewError, messageOf } from '../errors.js';
 import type { PoolscopeLogger } from '../exporters/stats-logger.js';
 import { logWarnings, type PoolConfigWarning } from './pool-config-validation.js';
 
@@ -123,7 +123,12 @@ export async function checkServerCapacity(options: ServerCapacityCheckOptions): 
       try {
         await own.connect();
       } catch (error) {
-        throw new Error(`checkServerCapacity could not connect to PostgreSQL: ${messageOf(error)}`, { cause: error });
+        throw new ServerViewError(
+          'POOLSCOPE_ERR_SERVER_CONNECT_FAILED',
+          'checkServerCapacity',
+          `checkServerCapacity could not connect to PostgreSQL: ${messageOf(error)}`,
+          { cause: error },
+        );
       }
       row = await readLimits(own);
     } finally {
@@ -185,7 +190,12 @@ async function readLimits(client: CapacityQueryable): Promise<unknown> {
     const result = await client.query(SERVER_CAPACITY_SQL);
     return result.rows[0];
   } catch (error) {
-    throw new Error(`checkServerCapacity could not read max_connections from PostgreSQL: ${messageOf(error)}`, { cause: error });
+    throw new ServerViewError(
+      'POOLSCOPE_ERR_SERVER_QUERY_FAILED',
+      'checkServerCapacity',
+      `checkServerCapacity could not read max_connections from PostgreSQL: ${messageOf(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -197,7 +207,8 @@ async function clientConstructor(source: CapacityClientSource | undefined): Prom
     try {
       loaded = await import('pg');
     } catch (error) {
-      throw new Error(
+      throw new PgUnavailableError(
+        'checkServerCapacity',
         "checkServerCapacity needs the 'pg' package to connect with { connectionString }: install it (npm install pg), " +
           'or pass { pg } or { client } (a pg.Pool or a connected pg.Client).',
         { cause: error },
@@ -229,7 +240,11 @@ function wholeNumber(name: 'max' | 'expectedInstances', value: unknown, fallback
 function integerColumn(row: Record<string, unknown>, column: string): number {
   const value = Number(row[column]);
   if (row[column] === null || row[column] === undefined || !Number.isSafeInteger(value)) {
-    throw new Error(`checkServerCapacity got no integer ${column} from the server (got ${String(row[column])}).`);
+    throw new ServerViewError(
+      'POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER',
+      'checkServerCapacity',
+      `checkServerCapacity got no integer ${column} from the server (got ${String(row[column])}).`,
+    );
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { InternalError } from '../errors.js';
 import type { LeaseSnapshot } from './lease.js';
 import type { OwnerSnapshot } from './owner-context.js';
 import type { PoolStats } from './pool-stats.js';
@@ -319,7 +320,7 @@ export class ChannelEventBus<E extends { readonly type: string }> {
 
   #topicOf(type: E['type']): EventTopic<E> {
     const topic = this.#topics.get(type);
-    if (topic === undefined) throw new TypeError(`poolscope: no event type ${String(type)}`);
+    if (topic === undefined) throw new InternalError(`poolscope: no event type ${String(type)}`);
     return topic;
   }
 }

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
+import { ConnectionDestroyedError, PoolscopeError } from '../errors.js';
 import { Inspector } from '../core/inspector.js';
 import type { InspectorOptions } from '../core/inspector.js';
 import { trackPgPool } from '../adapters/pg/pg-adapter.js';
@@ -94,7 +95,9 @@ export function plantedSites(cwd: string = process.cwd()): PlantedSite[] {
  */
 function fileStacksName(): string {
   const own = fileURLToPath(import.meta.url);
-  const frame = /\((file:\/\/[^)]+?|\/[^)]+?):\d+:\d+\)/.exec(new Error().stack?.split('\n')[1] ?? '');
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder);
+  const frame = /\((file:\/\/[^)]+?|\/[^)]+?):\d+:\d+\)/.exec(holder.stack?.split('\n')[1] ?? '');
   const named = frame?.[1];
   if (named === undefined) return own;
   const file = named.startsWith('file://') ? fileURLToPath(named) : named;
@@ -325,7 +328,9 @@ async function exportOrders(pool: pg.Pool): Promise<unknown> {
     client.release(); // never reached on error: the connection leaks, idle in an open transaction
     return { exported: rows.length, bytes: csv.length };
   } catch (error) {
-    throw new Error(`export failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PoolscopeError('POOLSCOPE_ERR_DEMO_EXPORT_FAILED', `export failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -403,7 +408,7 @@ async function endPool(pool: pg.Pool): Promise<void> {
   const clients = (pool as unknown as { _clients?: { release?: (error: Error) => void }[] })._clients ?? [];
   for (const client of [...clients]) {
     try {
-      client.release?.(new Error('poolscope demo cleanup: connection leaked on purpose'));
+      client.release?.(new ConnectionDestroyedError('poolscope demo cleanup: connection leaked on purpose'));
     } catch {
       // already released
     }

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { PgUnavailableError, PoolscopeError } from '../errors.js';
 import { maskConnectionString } from '../core/connection-string-mask.js';
 import { startEmbeddedServer } from '../provisioning/embedded-server.js';
 import type { EmbeddedServer } from '../provisioning/embedded-server.js';
@@ -55,7 +56,7 @@ export async function loadPg(): Promise<PgModule> {
     const mod = (await import('pg')) as unknown as { default?: PgModule } & PgModule;
     return mod.default ?? mod;
   } catch (error) {
-    throw new Error('The demo needs the `pg` package (node-postgres): npm install pg', { cause: error });
+    throw new PgUnavailableError('the demo', 'The demo needs the `pg` package (node-postgres): npm install pg', { cause: error });
   }
 }
 
@@ -96,7 +97,8 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<De
   } catch (error) {
     await embedded?.stop().catch(() => undefined);
     const where = maskConnectionString(adminUrl);
-    throw new Error(
+    throw new PoolscopeError(
+      'POOLSCOPE_ERR_DEMO_DATABASE_FAILED',
       `could not create the demo's scratch database on ${where}: ${messageOf(error)}` +
         (kind === 'env' ? ' (the DATABASE_URL role needs CREATEDB)' : ''),
       { cause: error },

@@ -1,3 +1,4 @@
+import { PoolscopeError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { OpsHandlerOptions } from './ops-handler.js';
 import { createOpsHandler } from './ops-handler.js';
@@ -72,7 +73,13 @@ export function opsFastifyPlugin(inspector: Inspector, options: OpsHandlerOption
       }
       done();
     } catch (error) {
-      done(error instanceof Error ? error : new Error(String(error)));
+      done(
+        error instanceof Error
+          ? error
+          : new PoolscopeError('POOLSCOPE_ERR_HTTP_REGISTER_FAILED', `The ops routes could not be registered on Fastify: ${String(error)}`, {
+              cause: error,
+            }),
+      );
     }
   };
   return Object.assign(plugin, {

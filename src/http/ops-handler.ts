@@ -1,4 +1,4 @@
-import { HttpRouteError, OptionsError } from '../errors.js';
+import { HttpRouteError, InternalError, OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import { DEFAULT_PROBE_TIMEOUT_MILLIS } from '../core/reachability-probe.js';
 import { healthDetailsRoute } from './health-details-route.js';
@@ -200,7 +200,7 @@ export class OpsHandler {
       case '/api/recommendations':
         return recommendationsRoute(inspector, request);
       default:
-        throw new Error(`ops route ${match.info.path} has no implementation`);
+        throw new InternalError(`ops route ${match.info.path} has no implementation`);
     }
   }
 

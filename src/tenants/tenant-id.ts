@@ -1,4 +1,4 @@
-import { OptionsError, TenantPoolError, describeValue } from '../errors.js';
+import { IdentifierError, OptionsError, TenantPoolError, describeValue } from '../errors.js';
 
 /**
  * Tenant ids and the PostgreSQL database names built from them. A tenant's database is `databasePrefix + tenantId`;
@@ -77,10 +77,10 @@ export function isValidTenantId(prefix: string, tenantId: unknown): boolean {
  */
 export function quoteIdentifier(name: string): string {
   if (typeof name !== 'string' || name === '' || name.includes('\u0000')) {
-    throw new TypeError(`quoteIdentifier: ${describeValue(name)} is not a usable identifier (empty, not a string, or has NUL)`);
+    throw new IdentifierError(name, `quoteIdentifier: ${describeValue(name)} is not a usable identifier (empty, not a string, or has NUL)`);
   }
   if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
-    throw new TypeError(`quoteIdentifier: ${describeValue(name)} is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+    throw new IdentifierError(name, `quoteIdentifier: ${describeValue(name)} is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   }
   return `"${name.replace(/"/g, '""')}"`;
 }

@@ -1,4 +1,4 @@
-import { OptionsError, TenantPoolError, messageOf } from '../errors.js';
+import { OptionsError, PoolscopeError, TenantPoolError, messageOf } from '../errors.js';
 import { Inspector } from '../core/inspector.js';
 import type { PoolTracker } from '../core/pool-tracker.js';
 import { trackPgPool } from '../adapters/pg/pg-adapter.js';
@@ -193,6 +193,7 @@ const CONNECTION_FAILURE_CODES = new Set([
 ]);
 
 function errorCode(error: unknown): string | null {
+  if (error instanceof PoolscopeError) return null; // a pg or system code (3D000, ECONNREFUSED), never poolscope's own
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : null;
 }
@@ -604,7 +605,10 @@ export class TenantPools<P extends TenantPgPool = TenantPgPool> {
       this.#assertOpen(tenantId);
       if (this.#entries.get(tenantId) !== entry || entry.state !== 'open') {
         if (attempt < 5) continue; // closed or replaced meanwhile (evicted, closeTenant): open again
-        throw this.#connectFailed(tenantId, new Error('the pool was closed again each time it was opened'));
+        throw this.#connectFailed(
+          tenantId,
+          new TenantPoolError('POOLSCOPE_ERR_TENANT_CONNECT_FAILED', tenantId, 'the pool was closed again each time it was opened'),
+        );
       }
       if (entry.suspect !== undefined && this.#candidate(entry).inUse === 0) {
         try {

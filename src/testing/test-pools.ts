@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { OptionsError, PoolscopeError, messageOf } from '../errors.js';
+import { ConnectionDestroyedError, OptionsError, PoolscopeError, messageOf } from '../errors.js';
 import { Inspector } from '../core/inspector.js';
 import type { PoolTrackingOptions } from '../core/pool-tracker-options.js';
 import { generatedApplicationName, trackPgPool } from '../adapters/pg/pg-adapter.js';
@@ -269,7 +269,9 @@ export class TestPools<P extends TestPoolLike = pg.Pool> {
         }
       }
     }
-    if (failures.length > 0) throw new Error(`TestPools.cleanup() could not close every pool: ${failures.join('; ')}`);
+    if (failures.length > 0) {
+      throw new PoolscopeError('POOLSCOPE_ERR_TESTING_CLEANUP_FAILED', `TestPools.cleanup() could not close every pool: ${failures.join('; ')}`);
+    }
   }
 
   async #endPool(record: PoolRecord<P>): Promise<void> {
@@ -287,7 +289,7 @@ export class TestPools<P extends TestPoolLike = pg.Pool> {
     // Clients still checked out: releasing them with an error makes pg-pool destroy them, and end() finish.
     for (const client of [...record.out] as ClientView[]) {
       try {
-        client.release?.(new Error('poolscope TestPools.cleanup(): connection still checked out at cleanup'));
+        client.release?.(new ConnectionDestroyedError('poolscope TestPools.cleanup(): connection still checked out at cleanup'));
       } catch {
         // released meanwhile
       }

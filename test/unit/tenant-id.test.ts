@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { TenantPoolError, OptionsError } from '../../src/errors.js';
+import { IdentifierError, TenantPoolError, OptionsError } from '../../src/errors.js';
 import {
   MAX_IDENTIFIER_BYTES,
   isValidTenantId,
@@ -89,9 +89,10 @@ describe('quoteIdentifier', () => {
   });
 
   test('refuses empty, NUL and over-long names', () => {
-    assert.throws(() => quoteIdentifier(''), TypeError);
-    assert.throws(() => quoteIdentifier('a\u0000b'), TypeError);
-    assert.throws(() => quoteIdentifier('x'.repeat(64)), TypeError);
+    const invalid = { name: 'IdentifierError', code: 'POOLSCOPE_ERR_SQL_INVALID_IDENTIFIER' };
+    assert.throws(() => quoteIdentifier(''), { ...invalid, identifier: '' });
+    assert.throws(() => quoteIdentifier('a\u0000b'), invalid);
+    assert.throws(() => quoteIdentifier('x'.repeat(64)), (error: unknown) => error instanceof IdentifierError && /is longer than 63 bytes/.test(error.message));
     assert.throws(() => quoteIdentifier('é'.repeat(32)), /63 bytes/); // 64 bytes in UTF-8
     assert.equal(quoteIdentifier('x'.repeat(63)), `"${'x'.repeat(63)}"`);
   });

@@ -1,4 +1,4 @@
-import { PoolTrackingError } from '../../errors.js';
+import { ConnectionDestroyedError, PoolPingError, PoolTrackingError } from '../../errors.js';
 import type { Inspector } from '../../core/inspector.js';
 import type { PoolAdapter } from '../../core/pool-adapter.js';
 import type { PoolTracker } from '../../core/pool-tracker.js';
@@ -244,14 +244,14 @@ class PgPoolAdapter implements PoolAdapter {
         settled = true;
         clearTimeout(timer);
         if (error === undefined) resolve();
-        else reject(error instanceof Error ? error : new Error(String(error)));
+        else reject(error instanceof Error ? error : new PoolPingError('POOLSCOPE_ERR_POOL_PING_FAILED', String(error), { cause: error }));
       };
-      const timer = setTimeout(() => settle(new Error(`the database did not answer within ${timeoutMillis} ms`)), timeoutMillis);
+      const timer = setTimeout(() => settle(new PoolPingError('POOLSCOPE_ERR_POOL_PING_TIMEOUT', `the database did not answer within ${timeoutMillis} ms`)), timeoutMillis);
       timer.unref();
       try {
         connect.call(pool, (err, client, done) => {
           if (err || client === undefined) {
-            settle(err ?? new Error('the pool gave no connection'));
+            settle(err ?? new PoolPingError('POOLSCOPE_ERR_POOL_PING_FAILED', 'the pool gave no connection'));
             return;
           }
           client.query('SELECT 1', (queryError: unknown) => {
@@ -437,7 +437,7 @@ class PgPoolAdapter implements PoolAdapter {
       try {
         const verdict = tracker.releaseStarted(lease, transactionStatusOf(client), Boolean(err), release, record.driverOwner);
         if (verdict.destroy && !err) {
-          passed = new Error('poolscope: connection destroyed because it was released inside a transaction');
+          passed = new ConnectionDestroyedError('poolscope: connection destroyed because it was released inside a transaction');
         } else if (verdict.rollback && !err) {
           this.#rollbackThenRelease(client, original);
           return undefined;
@@ -457,7 +457,7 @@ class PgPoolAdapter implements PoolAdapter {
   #rollbackThenRelease(client: PgClientInternal, release: (err?: unknown) => void): void {
     const settle = (error: unknown): void => {
       try {
-        release(error ? new Error('poolscope: connection destroyed because ROLLBACK after a dirty release failed', { cause: error }) : undefined);
+        release(error ? new ConnectionDestroyedError('poolscope: connection destroyed because ROLLBACK after a dirty release failed', { cause: error }) : undefined);
       } catch (releaseError) {
         this.#report(releaseError);
       }

@@ -4,6 +4,7 @@ import { choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
+import { PoolscopeError } from '../../errors.js';
 import { formatMillis } from '../../core/format-millis.js';
 
 /**
@@ -97,7 +98,7 @@ export async function readServerActivity(
   const aborted = new Promise<never>((_, reject) => {
     const signal = options.signal;
     if (signal === undefined) return;
-    const onAbort = (): void => reject(new Error('interrupted'));
+    const onAbort = (): void => reject(new PoolscopeError('POOLSCOPE_ERR_CLI_INTERRUPTED', 'interrupted'));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
