@@ -1,8 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
 import { InspectorClosedError, PoolNameError, PoolTrackingError, OptionsError } from '../errors.js';
 import type { Clock } from './monotonic-clock.js';
-import { isoAt, systemClock } from './monotonic-clock.js';
+import { isoAt } from './monotonic-clock.js';
 import { EVENT_TYPES, EventBus } from './pool-events.js';
 import type { PoolscopeEventOf, PoolscopeEventType } from './pool-events.js';
 import type { Owner, OwnerOptions, OwnerSnapshot } from './owner-context.js';
@@ -11,66 +9,21 @@ import type { Lease } from './lease.js';
 import { PoolTracker } from './pool-tracker.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { PoolTrackingDefaults, PoolTrackingOptions } from './pool-tracker-options.js';
-import { nonNegative, resolvePoolTrackingOptions } from './pool-tracker-options.js';
+import { resolvePoolTrackingOptions } from './pool-tracker-options.js';
 import type { InspectorSnapshot, MultiPoolOwner, PoolSnapshot } from './pool-snapshot.js';
 import type { PoolStats } from './pool-stats.js';
-import { RingBuffer } from './saturation-watch.js';
+import { RingBuffer } from './ring-buffer.js';
 import type { PoolHistoryPoint } from './pool-history.js';
-import { DEFAULT_HISTORY_INTERVAL_MILLIS, DEFAULT_HISTORY_RETENTION_MILLIS } from './pool-history.js';
-import type { AlertRule, AlertSnapshot } from './alert-rules.js';
-import { AlertEvaluator, DEFAULT_ALERT_RULES, validateAlertRules } from './alert-rules.js';
-import type { AlertFiringEvent, AlertResolvedEvent } from './pool-events.js';
+import type { AlertSnapshot } from './alert-rules.js';
+import { AlertSchedule } from './alert-schedule.js';
+import type { InspectorOptions } from './inspector-options.js';
+import { resolveInspectorOptions } from './inspector-options.js';
+import type { HttpRequestLike, HttpResponseLike } from './http-owner.js';
+import { httpOwnerMiddleware, wrapHttpHandler } from './http-owner.js';
 
-/** Alert evaluation settings (see docs/reference/api.md, "Alerts"). */
-export interface AlertOptions {
-  /** The rules. Default DEFAULT_ALERT_RULES: utilization above 80% for 5 minutes; any caller waiting, at once. */
-  readonly rules?: readonly AlertRule[];
-  /** How often the rules are evaluated. Default 1000. */
-  readonly intervalMillis?: number;
-  /** Called on every firing and resolved alert (as well as the `alert-firing`/`alert-resolved` events). */
-  readonly onAlert?: (event: AlertFiringEvent | AlertResolvedEvent) => void;
-}
-
-/** Options of an Inspector. All optional. */
-export interface InspectorOptions {
-  /** Settings applied to every tracked pool unless the pool sets its own. */
-  readonly defaults?: PoolTrackingDefaults;
-  /** History sample interval. Default 1000; 0 disables history. */
-  readonly historyIntervalMillis?: number;
-  /** How far back history reaches. Default 900000 (15 minutes). */
-  readonly historyRetentionMillis?: number;
-  /** Automatic snapshots kept (all pools together). Default 50. */
-  readonly snapshotBufferSize?: number;
-  /**
-   * Called with any error raised inside poolscope's own work or a listener (never thrown into your code).
-   * Default: one `process.emitWarning` with code `POOLSCOPE_INTERNAL_ERROR`, then silence.
-   */
-  readonly onError?: (error: unknown) => void;
-  /** Alert rules evaluated on a timer; `false` turns alerts off. Default: on, with DEFAULT_ALERT_RULES. */
-  readonly alerts?: AlertOptions | false;
-  /** Time source (tests). */
-  readonly clock?: Clock;
-  /**
-   * Names this application in the application_name poolscope gives each pool's connections
-   * (`<appName>/<instanceId>/<pool name>`, see PoolTrackingOptions.applicationName). Default: the
-   * `npm_package_name` environment variable (set by `npm run`/`npm start`), else the main script's file name
-   * without extension, else `node`.
-   */
-  readonly appName?: string;
-  /** Names this process in that application_name. Default `<host name>-<pid>` (host name cut to 20 characters). */
-  readonly instanceId?: string;
-}
-
-/** Minimal view of an HTTP request for owner labelling (node:http, Express, Fastify's raw request). */
-export interface HttpRequestLike {
-  readonly method?: string | undefined;
-  readonly url?: string | undefined;
-}
-
-/** Minimal view of an HTTP response: the owner ends on `finish` or `close`. */
-export interface HttpResponseLike {
-  once(event: 'finish' | 'close', listener: () => void): unknown;
-}
+// Option types and HTTP shapes live in their own files; re-exported so imports from this file keep working.
+export type { AlertOptions, InspectorOptions } from './inspector-options.js';
+export type { HttpRequestLike, HttpResponseLike } from './http-owner.js';
 
 /**
  * The entry point: tracks named pools, their leases and owners, takes snapshots, keeps history and emits events.
@@ -92,9 +45,7 @@ export class Inspector {
   readonly #onError: (error: unknown) => void;
   readonly #ownerTimers = new Set<NodeJS.Timeout>();
   #historyTimer: NodeJS.Timeout | undefined;
-  readonly #alerts: AlertEvaluator | undefined;
-  readonly #onAlert: ((event: AlertFiringEvent | AlertResolvedEvent) => void) | undefined;
-  #alertTimer: NodeJS.Timeout | undefined;
+  readonly #alerts: AlertSchedule | undefined;
   readonly #appName: string;
   readonly #instanceId: string;
   #nextSnapshotId = 1;
@@ -102,16 +53,11 @@ export class Inspector {
   #closed = false;
 
   constructor(options: InspectorOptions = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new OptionsError('options', options, 'an object (or nothing) for new Inspector()');
-    }
-    this.#clock = options.clock ?? systemClock;
-    this.#appName = nonEmptyString('appName', options.appName) ?? defaultAppName();
-    this.#instanceId = nonEmptyString('instanceId', options.instanceId) ?? defaultInstanceId();
-    const userOnError = options.onError;
-    if (userOnError !== undefined && typeof userOnError !== 'function') {
-      throw new OptionsError('onError', userOnError, 'a function (error) => void');
-    }
+    const resolved = resolveInspectorOptions(options);
+    this.#clock = resolved.clock;
+    this.#appName = resolved.appName;
+    this.#instanceId = resolved.instanceId;
+    const userOnError = resolved.onError;
     this.#onError = (error) => {
       try {
         if (userOnError !== undefined) userOnError(error);
@@ -122,37 +68,20 @@ export class Inspector {
     };
     this.#bus = new EventBus(this.#onError);
     this.#owners = new OwnerContext(this.#clock, (owner) => this.#ownerEnded(owner));
-    this.#defaults = options.defaults ?? {};
-    // Validate the defaults once, with a placeholder name, so a bad default fails here and not at trackPgPool().
-    resolvePoolTrackingOptions({ name: 'defaults' }, this.#defaults);
-    const interval = nonNegative('historyIntervalMillis', options.historyIntervalMillis, DEFAULT_HISTORY_INTERVAL_MILLIS);
-    const retention = nonNegative('historyRetentionMillis', options.historyRetentionMillis, DEFAULT_HISTORY_RETENTION_MILLIS);
-    this.#historyCapacity = interval > 0 ? Math.max(1, Math.ceil(retention / interval)) : 1;
-    const bufferSize = options.snapshotBufferSize ?? 50;
-    if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
-      throw new OptionsError('snapshotBufferSize', bufferSize, 'a whole number > 0');
-    }
-    this.#snapshots = new RingBuffer(bufferSize);
-    if (interval > 0) {
-      this.#historyTimer = setInterval(() => this.#sampleHistory(), interval);
+    this.#defaults = resolved.defaults;
+    this.#historyCapacity = resolved.historyCapacity;
+    this.#snapshots = new RingBuffer(resolved.snapshotBufferSize);
+    if (resolved.historyIntervalMillis > 0) {
+      this.#historyTimer = setInterval(() => this.#sampleHistory(), resolved.historyIntervalMillis);
       this.#historyTimer.unref();
     }
-    const alerts = options.alerts ?? {};
-    if (alerts !== false) {
-      if (alerts === null || typeof alerts !== 'object') {
-        throw new OptionsError('alerts', alerts, 'an object { rules?, intervalMillis?, onAlert? } or false');
-      }
-      const rules = alerts.rules === undefined ? DEFAULT_ALERT_RULES : validateAlertRules(alerts.rules);
-      if (alerts.onAlert !== undefined && typeof alerts.onAlert !== 'function') {
-        throw new OptionsError('alerts.onAlert', alerts.onAlert, 'a function (event) => void');
-      }
-      const every = nonNegative('alerts.intervalMillis', alerts.intervalMillis, 1000);
-      this.#alerts = new AlertEvaluator(rules, this.#onError);
-      this.#onAlert = alerts.onAlert;
-      if (every > 0 && rules.length > 0) {
-        this.#alertTimer = setInterval(() => this.evaluateAlerts(), every);
-        this.#alertTimer.unref();
-      }
+    if (resolved.alerts !== undefined) {
+      this.#alerts = new AlertSchedule(resolved.alerts, {
+        clock: this.#clock,
+        bus: this.#bus,
+        onError: this.#onError,
+        stats: () => this.allStats(),
+      });
     }
   }
 
@@ -335,31 +264,14 @@ export class Inspector {
    * that ends when the response finishes or the connection closes.
    */
   httpOwnerMiddleware(): (req: HttpRequestLike, res: HttpResponseLike, next: (error?: unknown) => void) => void {
-    return (req, res, next) => {
-      if (this.#closed) {
-        next();
-        return;
-      }
-      const owner = this.#owners.start({ label: requestLabel(req), kind: 'request' });
-      const end = () => this.#owners.end(owner);
-      res.once('finish', end);
-      res.once('close', end);
-      this.#owners.enter(owner, next);
-    };
+    return httpOwnerMiddleware(this.#owners, () => this.#closed);
   }
 
   /** Wraps a node:http request handler so each request runs as an owner (see httpOwnerMiddleware). */
   wrapHttpHandler<Req extends HttpRequestLike, Res extends HttpResponseLike>(
     handler: (req: Req, res: Res) => unknown,
   ): (req: Req, res: Res) => unknown {
-    const middleware = this.httpOwnerMiddleware();
-    return (req, res) => {
-      let result: unknown;
-      middleware(req, res, () => {
-        result = handler(req, res);
-      });
-      return result;
-    };
+    return wrapHttpHandler(this.httpOwnerMiddleware(), handler);
   }
 
   /** Stops every timer, detaches every pool wrapper, drops listeners. Idempotent; the pools keep working. */
@@ -370,8 +282,7 @@ export class Inspector {
     this.#historyTimer = undefined;
     for (const timer of this.#ownerTimers) clearTimeout(timer);
     this.#ownerTimers.clear();
-    if (this.#alertTimer !== undefined) clearInterval(this.#alertTimer);
-    this.#alertTimer = undefined;
+    this.#alerts?.close();
     for (const tracker of this.#trackers.values()) tracker.close();
     const names = [...this.#trackers.keys()];
     this.#trackers.clear();
@@ -388,40 +299,8 @@ export class Inspector {
    * `alert-firing`/`alert-resolved` events and calls `alerts.onAlert`. Does nothing when alerts are off or after close.
    */
   evaluateAlerts(): void {
-    const evaluator = this.#alerts;
-    if (evaluator === undefined || this.#closed) return;
-    try {
-      const now = this.#clock.now();
-      const iso = (time: number): string => isoAt(this.#clock, time);
-      for (const transition of evaluator.evaluate(this.allStats(), now, iso)) {
-        const { alert } = transition;
-        const event: AlertFiringEvent | AlertResolvedEvent =
-          transition.kind === 'firing'
-            ? {
-                type: 'alert-firing',
-                poolName: alert.poolName,
-                alert,
-                message: `Alert ${alert.rule} (${alert.severity}) firing: ${alert.summary}`,
-              }
-            : {
-                type: 'alert-resolved',
-                poolName: alert.poolName,
-                alert,
-                firingMillis: transition.firingMillis,
-                message: `Alert ${alert.rule} resolved on pool '${alert.poolName}' after ${Math.round(transition.firingMillis / 100) / 10} s`,
-              };
-        this.#bus.emit(event);
-        if (this.#onAlert !== undefined) {
-          try {
-            this.#onAlert(event);
-          } catch (error) {
-            this.#onError(error);
-          }
-        }
-      }
-    } catch (error) {
-      this.#onError(error);
-    }
+    if (this.#closed) return;
+    this.#alerts?.evaluate();
   }
 
   /**
@@ -434,8 +313,7 @@ export class Inspector {
 
   /** Alerts pending (condition holds, duration not reached) and firing, firing first. Empty when alerts are off. */
   activeAlerts(): AlertSnapshot[] {
-    if (this.#alerts === undefined) return [];
-    return this.#alerts.active((time) => isoAt(this.#clock, time));
+    return this.#alerts?.active() ?? [];
   }
 
   #require(name: string): PoolTracker {
@@ -498,42 +376,6 @@ export class Inspector {
       code: 'POOLSCOPE_INTERNAL_ERROR',
     });
   }
-}
-
-function nonEmptyString(option: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') throw new OptionsError(option, value, 'a non-empty string');
-  return value;
-}
-
-/** `npm_package_name` (npm/pnpm/yarn scripts), else the main script's base name, else `node`. */
-function defaultAppName(): string {
-  const fromNpm = process.env.npm_package_name;
-  if (typeof fromNpm === 'string' && fromNpm.trim() !== '') return fromNpm;
-  const main = process.argv[1];
-  if (typeof main === 'string' && main !== '') {
-    const base = path.basename(main, path.extname(main));
-    if (base !== '') return base;
-  }
-  return 'node';
-}
-
-/** `<host name up to its first dot, at most 20 characters>-<pid>`. */
-function defaultInstanceId(): string {
-  let host = '';
-  try {
-    host = os.hostname().split('.')[0] ?? '';
-  } catch {
-    // no host name: the pid alone
-  }
-  host = host.slice(0, 20);
-  return host === '' ? String(process.pid) : `${host}-${process.pid}`;
-}
-
-function requestLabel(req: HttpRequestLike): string {
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  return `${req.method ?? 'GET'} ${q === -1 ? url : url.slice(0, q)}`;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

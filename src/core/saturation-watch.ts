@@ -3,6 +3,9 @@
  * (default 80%, seed 000) or callers queued, at most once per cooldown.
  */
 
+/** RingBuffer lives in ring-buffer.ts; re-exported here for code that imported it from this file. */
+export { RingBuffer } from './ring-buffer.js';
+
 export const DEFAULT_SATURATION_PERCENT = 80;
 export const DEFAULT_SATURATION_COOLDOWN_MILLIS = 10_000;
 
@@ -31,41 +34,5 @@ export class SaturationWatch {
     if (!this.isSaturated(used, max, pending)) return false;
     this.#lastTrigger = now;
     return true;
-  }
-}
-
-/** A bounded buffer keeping the newest `capacity` items. */
-export class RingBuffer<T> {
-  readonly #items: (T | undefined)[];
-  #next = 0;
-  #size = 0;
-
-  constructor(capacity: number) {
-    this.#items = new Array<T | undefined>(Math.max(1, capacity));
-  }
-
-  push(item: T): void {
-    this.#items[this.#next] = item;
-    this.#next = (this.#next + 1) % this.#items.length;
-    if (this.#size < this.#items.length) this.#size += 1;
-  }
-
-  /** Oldest first. */
-  toArray(): T[] {
-    const out: T[] = [];
-    const capacity = this.#items.length;
-    const start = (this.#next - this.#size + capacity) % capacity;
-    for (let i = 0; i < this.#size; i++) out.push(this.#items[(start + i) % capacity] as T);
-    return out;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  clear(): void {
-    this.#items.fill(undefined);
-    this.#next = 0;
-    this.#size = 0;
   }
 }
