@@ -1,4 +1,4 @@
-import { ChannelEventBus } from '../core/pool-events.js';
+import { ChannelEventBus } from '../core/event-bus.js';
 
 /**
  * What `TenantPools` reports: a typed union published to `tenantPools.on(type, listener)` and to one named
