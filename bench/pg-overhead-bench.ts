@@ -25,7 +25,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Inspector, PoolTracker, PoolTrackingOptions } from '../src/index.js';
+import type { Inspector, PoolTrackingOptions } from '../src/index.js';
+import type { PoolView } from '../src/core/pool-view.js';
 import { asyncHooksActive, GROUPS, loadChildLib, shareLib, startChildGroup } from './group-process.js';
 import type { ChildGroup, GroupName } from './group-process.js';
 import { LIB_CHOICES } from './load-poolscope.js';
@@ -523,7 +524,7 @@ interface Variant {
   readonly name: VariantName;
   readonly pool: pg.Pool;
   readonly inspector: Inspector | undefined;
-  readonly tracker: PoolTracker | undefined;
+  readonly tracker: PoolView | undefined;
   /** How the variant runs one operation: as it is, inside an empty scope, or inside an owner. */
   readonly wrap: (op: Operation) => Operation;
 }

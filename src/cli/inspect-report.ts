@@ -1,4 +1,5 @@
 import type { DistributionSnapshot } from '../core/histogram.js';
+import type { HealthLevel } from '../core/pool-health.js';
 import type { LeaseSnapshot } from '../core/lease.js';
 import type { InspectorSnapshot, PoolSnapshot } from '../core/pool-snapshot.js';
 import type { PoolStats } from '../core/pool-stats.js';
@@ -16,16 +17,32 @@ import { textTable } from './text-table.js';
  * its text rendering. No I/O here, so tests render fixed bodies.
  */
 
-/** Seed 002's utilization markers, from low to high. */
+/** Seed 002's markers, from low to high. */
 export const UTILIZATION_MARKERS = ['LOW', 'GOOD', 'HIGH', 'CRITICAL'] as const;
 export type UtilizationMarker = (typeof UTILIZATION_MARKERS)[number];
 
-/** LOW below 60%, GOOD 60-80%, HIGH above 80%, CRITICAL above 90% (utilization as a whole percent). */
-export function utilizationMarker(utilizationPercent: number): UtilizationMarker {
-  if (utilizationPercent > 90) return 'CRITICAL';
-  if (utilizationPercent > 80) return 'HIGH';
-  if (utilizationPercent >= 60) return 'GOOD';
-  return 'LOW';
+/**
+ * The marker of each health level (HEALTH_LEVELS, src/core/pool-health.ts): the markers are the levels under seed
+ * 002's names, never a verdict of their own. `normal` shows as `GOOD`, or `LOW` below LOW_UTILIZATION_PERCENT.
+ */
+export const MARKER_OF_LEVEL = Object.freeze({
+  normal: 'GOOD',
+  warning: 'HIGH',
+  critical: 'CRITICAL',
+} as const satisfies Record<HealthLevel, UtilizationMarker>);
+
+/** Below this utilization (whole percent) a `normal` pool shows `LOW`: more connections than its load uses. */
+export const LOW_UTILIZATION_PERCENT = 60;
+
+/**
+ * The marker of a pool: `CRITICAL` when it is critical (isPoolCritical: the exit code is then 1), else its level's
+ * marker (`HIGH` for `warning`: at or above its `warningPercent`, or callers waiting), with `normal` split into `LOW`
+ * (below 60% in use) and `GOOD`.
+ */
+export function utilizationMarker(stats: PoolStats): UtilizationMarker {
+  if (isPoolCritical(stats)) return 'CRITICAL';
+  const marker = MARKER_OF_LEVEL[stats.level];
+  return marker === 'GOOD' && stats.utilizationPercent < LOW_UTILIZATION_PERCENT ? 'LOW' : marker;
 }
 
 const MARKER_COLORS: Record<UtilizationMarker, TerminalColor> = { LOW: 'dim', GOOD: 'green', HIGH: 'yellow', CRITICAL: 'red' };
@@ -78,7 +95,7 @@ export function buildInspectReport(sources: InspectSources): InspectReport {
     .map((view): InspectPoolReport => ({
       poolName: view.poolName,
       driver: view.driver,
-      marker: utilizationMarker(view.stats.utilizationPercent),
+      marker: utilizationMarker(view.stats),
       critical: isPoolCritical(view.stats),
       stats: view.stats,
       config: view.config,

@@ -1,5 +1,5 @@
 import { PoolConfigError, describeValue } from '../errors.js';
-import type { PoolscopeLogger } from '../exporters/stats-logger.js';
+import type { PoolscopeLogger } from '../core/logger.js';
 
 /**
  * The rules a pool configuration must meet (seed 004), for values read from the environment and for configs given

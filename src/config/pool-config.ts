@@ -1,5 +1,5 @@
 import { describeValue } from '../errors.js';
-import type { PoolscopeLogger } from '../exporters/stats-logger.js';
+import type { PoolscopeLogger } from '../core/logger.js';
 import {
   POOL_SIZING_FIELDS,
   logWarnings,

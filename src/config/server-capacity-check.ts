@@ -1,5 +1,7 @@
-import { OptionsError, PgUnavailableError, PoolConfigError, ServerViewError, messageOf } from '../errors.js';
-import type { PoolscopeLogger } from '../exporters/stats-logger.js';
+import { OptionsError, PoolConfigError, ServerViewError, messageOf } from '../errors.js';
+import { importPg, pgExportOf } from '../postgres/pg-module-loader.js';
+import type { PgClientLike, PgRowsRunner } from '../postgres/pg-client-shapes.js';
+import type { PoolscopeLogger } from '../core/logger.js';
 import { logWarnings, type PoolConfigWarning } from './pool-config-validation.js';
 
 /**
@@ -24,15 +26,10 @@ export const SERVER_CAPACITY_APPLICATION_NAME = 'poolscope-capacity-check';
 export const DEFAULT_CAPACITY_CONNECTION_TIMEOUT_MILLIS = 5000;
 
 /** Anything that runs a query: a pg.Pool, a connected pg.Client, a checked-out pg.PoolClient. */
-export interface CapacityQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-}
+export type CapacityQueryable = PgRowsRunner;
 
 /** A client the check creates from a connection string (pg.Client fits): connected, queried once, ended. */
-export interface CapacityClientLike extends CapacityQueryable {
-  connect(): Promise<unknown>;
-  end(): Promise<unknown>;
-}
+export type CapacityClientLike = PgClientLike;
 
 /** `pg.Client`, or the `pg` module itself (its `Client`, or `default.Client`, is used). */
 export type CapacityClientSource =
@@ -202,23 +199,16 @@ async function readLimits(client: CapacityQueryable): Promise<unknown> {
 type ClientConstructor = new (config: Record<string, unknown>) => CapacityClientLike;
 
 async function clientConstructor(source: CapacityClientSource | undefined): Promise<ClientConstructor> {
-  let loaded: unknown = source;
-  if (loaded === undefined) {
-    try {
-      loaded = await import('pg');
-    } catch (error) {
-      throw new PgUnavailableError(
-        'checkServerCapacity',
-        "checkServerCapacity needs the 'pg' package to connect with { connectionString }: install it (npm install pg), " +
-          'or pass { pg } or { client } (a pg.Pool or a connected pg.Client).',
-        { cause: error },
-      );
-    }
-  }
+  const loaded: unknown =
+    source ??
+    (await importPg(
+      'checkServerCapacity',
+      "checkServerCapacity needs the 'pg' package to connect with { connectionString }: install it (npm install pg), " +
+        'or pass { pg } or { client } (a pg.Pool or a connected pg.Client).',
+    ));
   if (typeof loaded === 'function') return loaded as ClientConstructor;
-  const module = loaded as { Client?: unknown; default?: { Client?: unknown } } | null;
-  const Client = module?.Client ?? module?.default?.Client;
-  if (typeof Client !== 'function') {
+  const Client = pgExportOf(loaded, 'Client');
+  if (Client === undefined) {
     throw new OptionsError('pg', source === undefined ? "the 'pg' package" : source, 'pg.Client or the pg module (import pg from "pg")');
   }
   return Client as ClientConstructor;

@@ -151,3 +151,27 @@ function defaultInstanceId(): string {
   host = host.slice(0, 20);
   return host === '' ? String(process.pid) : `${host}-${process.pid}`;
 }
+
+/**
+ * The inspector's error hook: the user's `onError`, or else one process warning (code POOLSCOPE_INTERNAL_ERROR) for
+ * the first error. Never throws: if the user's hook throws, nothing safe is left to tell.
+ */
+export function containedErrorHook(userOnError: ((error: unknown) => void) | undefined): (error: unknown) => void {
+  let warned = false;
+  return (error) => {
+    try {
+      if (userOnError !== undefined) {
+        userOnError(error);
+        return;
+      }
+      if (warned) return;
+      warned = true;
+      const message = error instanceof Error ? error.message : String(error);
+      process.emitWarning(`poolscope: an error inside poolscope or one of its listeners was contained: ${message}`, {
+        code: 'POOLSCOPE_INTERNAL_ERROR',
+      });
+    } catch {
+      // The error hook itself failed: nothing safe is left to tell.
+    }
+  };
+}

@@ -3,21 +3,23 @@ import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
 import { EVENT_TYPES, EventBus } from './pool-events.js';
 import type { PoolscopeEventOf, PoolscopeEventType } from './pool-events.js';
-import type { Owner, OwnerOptions, OwnerSnapshot } from './owner-context.js';
-import { OwnerContext, ownerSnapshot } from './owner-context.js';
-import type { Lease } from './lease.js';
+import type { OwnerContext, OwnerOptions, OwnerSnapshot } from './owner-context.js';
+import { ownerSnapshot } from './owner-context.js';
+import { OwnerScopes } from './owner-scopes.js';
 import { PoolTracker } from './pool-tracker.js';
+import type { PoolView } from './pool-view.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { PoolTrackingDefaults, PoolTrackingOptions } from './pool-tracker-options.js';
 import { resolvePoolTrackingOptions } from './pool-tracker-options.js';
-import type { InspectorSnapshot, MultiPoolOwner, PoolSnapshot } from './pool-snapshot.js';
+import type { InspectorSnapshot, PoolSnapshot } from './pool-snapshot.js';
+import { inspectorSnapshot } from './pool-snapshot.js';
 import type { PoolStats } from './pool-stats.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { PoolHistoryPoint } from './pool-history.js';
 import type { AlertSnapshot } from './alert-rules.js';
 import { AlertSchedule } from './alert-schedule.js';
 import type { InspectorOptions } from './inspector-options.js';
-import { resolveInspectorOptions } from './inspector-options.js';
+import { containedErrorHook, resolveInspectorOptions } from './inspector-options.js';
 import type { HttpRequestLike, HttpResponseLike } from './http-owner.js';
 import { httpOwnerMiddleware, wrapHttpHandler } from './http-owner.js';
 
@@ -43,13 +45,12 @@ export class Inspector {
   readonly #defaults: PoolTrackingDefaults;
   readonly #historyCapacity: number;
   readonly #onError: (error: unknown) => void;
-  readonly #ownerTimers = new Set<NodeJS.Timeout>();
+  readonly #ownerScopes: OwnerScopes;
   #historyTimer: NodeJS.Timeout | undefined;
   readonly #alerts: AlertSchedule | undefined;
   readonly #appName: string;
   readonly #instanceId: string;
   #nextSnapshotId = 1;
-  #warned = false;
   #closed = false;
 
   constructor(options: InspectorOptions = {}) {
@@ -57,17 +58,15 @@ export class Inspector {
     this.#clock = resolved.clock;
     this.#appName = resolved.appName;
     this.#instanceId = resolved.instanceId;
-    const userOnError = resolved.onError;
-    this.#onError = (error) => {
-      try {
-        if (userOnError !== undefined) userOnError(error);
-        else this.#warnOnce(error);
-      } catch {
-        // The error hook itself failed: nothing safe is left to tell.
-      }
-    };
+    this.#onError = containedErrorHook(resolved.onError);
     this.#bus = new EventBus(this.#onError);
-    this.#owners = new OwnerContext(this.#clock, (owner) => this.#ownerEnded(owner));
+    this.#ownerScopes = new OwnerScopes({
+      clock: this.#clock,
+      reportEnded: (lease, owner) => this.#trackers.get(lease.poolName)?.reportOwnerEnded(lease, owner),
+      graceMillis: (lease) => this.#trackers.get(lease.poolName)?.options.ownerEndGraceMillis ?? 0,
+      onError: this.#onError,
+    });
+    this.#owners = this.#ownerScopes.context;
     this.#defaults = resolved.defaults;
     this.#historyCapacity = resolved.historyCapacity;
     this.#snapshots = new RingBuffer(resolved.snapshotBufferSize);
@@ -123,7 +122,7 @@ export class Inspector {
       storeSnapshot: (snapshot) => this.#storeSnapshot(snapshot),
       nextSnapshotId: () => this.#nextSnapshotId++,
       onError: this.#onError,
-      checkoutAfterOwnerEnded: (lease) => this.#checkOwnerEnd([lease], lease.owner),
+      checkoutAfterOwnerEnded: (lease) => this.#ownerScopes.checkoutAfterOwnerEnded(lease),
     });
     this.#trackers.set(resolved.name, tracker);
     if (this.#bus.wants('pool-tracked')) this.#bus.emit({ type: 'pool-tracked', poolName: resolved.name, driver: adapter.driver });
@@ -150,9 +149,9 @@ export class Inspector {
     return [...this.#trackers.keys()];
   }
 
-  /** The tracker of a pool, or undefined. */
-  pool(name: string): PoolTracker | undefined {
-    return this.#trackers.get(name);
+  /** The read-only view of a pool (stats, snapshot, distributions, history, readiness), or undefined. */
+  pool(name: string): PoolView | undefined {
+    return this.#trackers.get(name)?.view;
   }
 
   /** Stats of one pool (throws POOLSCOPE_ERR_POOL_NOT_TRACKED for an unknown name). */
@@ -173,20 +172,7 @@ export class Inspector {
   /** A snapshot of every pool now, plus the owners holding connections of several pools at once. */
   snapshotAll(): InspectorSnapshot {
     const pools = [...this.#trackers.values()].map((t) => t.snapshot('manual'));
-    const byOwner = new Map<number, { owner: OwnerSnapshot; leases: Record<string, number[]> }>();
-    for (const pool of pools) {
-      for (const holder of pool.holders) {
-        if (holder.owner === null) continue;
-        let entry = byOwner.get(holder.owner.id);
-        if (entry === undefined) {
-          entry = { owner: holder.owner, leases: {} };
-          byOwner.set(holder.owner.id, entry);
-        }
-        (entry.leases[pool.poolName] ??= []).push(holder.id);
-      }
-    }
-    const multiPoolOwners: MultiPoolOwner[] = [...byOwner.values()].filter((e) => Object.keys(e.leases).length > 1);
-    return { takenAt: isoAt(this.#clock, this.#clock.now()), pools, multiPoolOwners };
+    return inspectorSnapshot(pools, isoAt(this.#clock, this.#clock.now()));
   }
 
   /** Automatic (saturation) snapshots kept in the ring buffer, oldest first; optionally of one pool. */
@@ -218,39 +204,7 @@ export class Inspector {
    * runs when awaited) is awaited once, and the promise of that run is returned, so its query runs once.
    */
   runAs<T>(owner: string | OwnerOptions, fn: () => T): T {
-    const options = typeof owner === 'string' ? { label: owner } : owner;
-    if (options === null || typeof options !== 'object' || typeof options.label !== 'string' || options.label === '') {
-      throw new OptionsError('owner', owner, "a non-empty label, or { label, kind }, e.g. runAs('job send-mail', fn)");
-    }
-    const scope = this.#owners.start(options);
-    let result: T;
-    try {
-      result = this.#owners.enter(scope, fn);
-    } catch (error) {
-      this.#owners.end(scope);
-      throw error;
-    }
-    if (result instanceof Promise) {
-      const end = () => this.#owners.end(scope);
-      result.then(end, end);
-    } else if (isPromiseLike(result)) {
-      // A thenable that is not a promise may run its work on each then() (Knex builders, Drizzle and Prisma
-      // queries): call it once, and hand the caller the promise of that one run.
-      const end = () => this.#owners.end(scope);
-      return result.then(
-        (value) => {
-          end();
-          return value;
-        },
-        (error: unknown) => {
-          end();
-          throw error;
-        },
-      ) as T;
-    } else {
-      this.#owners.end(scope);
-    }
-    return result;
+    return this.#ownerScopes.runAs(owner, fn);
   }
 
   /** The current owner, if the caller runs inside one. */
@@ -280,8 +234,6 @@ export class Inspector {
     this.#closed = true;
     if (this.#historyTimer !== undefined) clearInterval(this.#historyTimer);
     this.#historyTimer = undefined;
-    for (const timer of this.#ownerTimers) clearTimeout(timer);
-    this.#ownerTimers.clear();
     this.#alerts?.close();
     for (const tracker of this.#trackers.values()) tracker.close();
     const names = [...this.#trackers.keys()];
@@ -291,7 +243,7 @@ export class Inspector {
     }
     this.#bus.clear();
     this.#snapshots.clear();
-    this.#owners.disable();
+    this.#ownerScopes.close();
   }
 
   /**
@@ -342,46 +294,4 @@ export class Inspector {
       }
     }
   }
-
-  #ownerEnded(owner: Owner): void {
-    const held = owner.held;
-    if (held === undefined || held.length === 0 || this.#closed) return;
-    this.#checkOwnerEnd([...held], owner);
-  }
-
-  /** Reports `leases` of the ended `owner` still held after the grace period. */
-  #checkOwnerEnd(leases: readonly Lease[], owner: Owner | undefined): void {
-    if (owner === undefined || this.#closed) return;
-    let grace = 0;
-    for (const lease of leases) grace = Math.max(grace, this.#trackers.get(lease.poolName)?.options.ownerEndGraceMillis ?? 0);
-    const timer = setTimeout(() => {
-      this.#ownerTimers.delete(timer);
-      for (const lease of leases) {
-        try {
-          if (lease.state === 'held') this.#trackers.get(lease.poolName)?.reportOwnerEnded(lease, owner);
-        } catch (error) {
-          this.#onError(error);
-        }
-      }
-    }, grace);
-    timer.unref();
-    this.#ownerTimers.add(timer);
-  }
-
-  #warnOnce(error: unknown): void {
-    if (this.#warned) return;
-    this.#warned = true;
-    const message = error instanceof Error ? error.message : String(error);
-    process.emitWarning(`poolscope: an error inside poolscope or one of its listeners was contained: ${message}`, {
-      code: 'POOLSCOPE_INTERNAL_ERROR',
-    });
-  }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -10,6 +10,16 @@ import { OptionsError } from '../errors.js';
  */
 export const HEALTH_LEVELS = ['normal', 'warning', 'critical'] as const;
 export type HealthLevel = (typeof HEALTH_LEVELS)[number];
+// This is poolscope's one health vocabulary. The other words for it are explicit maps of these levels, kept for
+// their readers: the HTTP routes' `status` (`POOL_HEALTH_STATUS_OF_LEVEL` in src/http/pool-health-route.ts) and the
+// CLI's markers (`MARKER_OF_LEVEL` in src/cli/inspect-report.ts).
+
+/** The worst of several levels, in the order of HEALTH_LEVELS (`normal` for none). */
+export function worstHealthLevel(levels: Iterable<HealthLevel>): HealthLevel {
+  let worst = 0;
+  for (const level of levels) worst = Math.max(worst, HEALTH_LEVELS.indexOf(level));
+  return HEALTH_LEVELS[worst] ?? 'normal';
+}
 
 export interface HealthThresholds {
   /** Utilization percent at which a pool is `warning`. Default 80. */

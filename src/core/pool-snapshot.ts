@@ -53,3 +53,21 @@ export interface InspectorSnapshot {
   /** Owners holding connections of several pools at once (seed 000's multi-pool case). */
   readonly multiPoolOwners: readonly MultiPoolOwner[];
 }
+
+/** Every pool's snapshot at `takenAt`, with the owners that hold connections of several pools at once. */
+export function inspectorSnapshot(pools: readonly PoolSnapshot[], takenAt: string): InspectorSnapshot {
+  const byOwner = new Map<number, { owner: OwnerSnapshot; leases: Record<string, number[]> }>();
+  for (const pool of pools) {
+    for (const holder of pool.holders) {
+      if (holder.owner === null) continue;
+      let entry = byOwner.get(holder.owner.id);
+      if (entry === undefined) {
+        entry = { owner: holder.owner, leases: {} };
+        byOwner.set(holder.owner.id, entry);
+      }
+      (entry.leases[pool.poolName] ??= []).push(holder.id);
+    }
+  }
+  const multiPoolOwners: MultiPoolOwner[] = [...byOwner.values()].filter((e) => Object.keys(e.leases).length > 1);
+  return { takenAt, pools, multiPoolOwners };
+}

@@ -16,7 +16,7 @@ export interface PoolTrackingOptions {
   readonly leakThresholdMillis?: number;
   /** When to capture the acquisition stack. Default `adaptive`; see StackCaptureMode. */
   readonly stackCapture?: StackCaptureMode;
-  /** Adaptive mode: stacks captured per second at most before sampling starts. Default 1000. */
+  /** Adaptive mode: stacks captured per second at most before sampling starts. Default 200 (about 0.3% of a core at 10 us a capture; see bench/README.md). */
   readonly stackCaptureBudgetPerSecond?: number;
   /**
    * Frames of your code kept in a lease's stack: the site (the first frame outside node_modules and poolscope) and
@@ -58,6 +58,12 @@ export interface PoolTrackingOptions {
    */
   readonly libraryFrames?: readonly RegExp[];
   /**
+   * Frames that are your application's code even where poolscope would hide them as its own or set them aside as
+   * library code under node_modules (e.g. an app vendored under node_modules, or poolscope's own CLI demo, which
+   * plays a user's app): never hidden, and named as the site when first. Matched against V8's frame text.
+   */
+  readonly applicationFrames?: readonly RegExp[];
+  /**
    * The application_name of the pool's new connections (drivers that support it: pg), when the pool's own config
    * gives none. Default: generated, `<appName>/<instanceId>/<pool name>` (see InspectorOptions.appName); a string:
    * that name instead (1-63 printable ASCII characters; it also wins over the PGAPPNAME environment variable);
@@ -91,6 +97,7 @@ export interface ResolvedPoolTrackingOptions {
   readonly maxQueryTextLength: number;
   readonly hiddenFrames: readonly RegExp[];
   readonly libraryFrames: readonly RegExp[];
+  readonly applicationFrames: readonly RegExp[];
   /** undefined: generate one (when the pool's config sets none); a string: use it; false: leave it alone. */
   readonly applicationName: string | false | undefined;
 }
@@ -128,7 +135,7 @@ export function resolvePoolTrackingOptions(
     expectFull,
     leakThresholdMillis: nonNegative('leakThresholdMillis', merged.leakThresholdMillis, expectFull ? 0 : DEFAULT_LEAK_THRESHOLD_MILLIS),
     stackCapture: oneOf('stackCapture', merged.stackCapture, STACK_CAPTURE_MODES, 'adaptive'),
-    stackCaptureBudgetPerSecond: positive('stackCaptureBudgetPerSecond', merged.stackCaptureBudgetPerSecond, 1000),
+    stackCaptureBudgetPerSecond: positive('stackCaptureBudgetPerSecond', merged.stackCaptureBudgetPerSecond, 200),
     stackFrameLimit: positiveInteger('stackFrameLimit', merged.stackFrameLimit, DEFAULT_KEPT_FRAMES),
     warningPercent: merged.warningPercent ?? DEFAULT_WARNING_PERCENT,
     criticalPercent: merged.criticalPercent ?? DEFAULT_CRITICAL_PERCENT,
@@ -144,6 +151,7 @@ export function resolvePoolTrackingOptions(
     maxQueryTextLength: positiveInteger('maxQueryTextLength', merged.maxQueryTextLength, 1000),
     hiddenFrames: regexps('hiddenFrames', merged.hiddenFrames),
     libraryFrames: regexps('libraryFrames', merged.libraryFrames),
+    applicationFrames: regexps('applicationFrames', merged.applicationFrames),
     applicationName: applicationName(merged.applicationName, defaults.applicationName),
   };
   validateThresholds('', resolved.warningPercent, resolved.criticalPercent);

@@ -56,6 +56,11 @@ export interface FrameRules {
    * Everything under node_modules is library code already.
    */
   readonly library?: readonly RegExp[];
+  /**
+   * Frames that are the application's code (the user's `applicationFrames`) even where they would be hidden as
+   * poolscope's own or set aside as node_modules' library code: never hidden, and may be named as the location.
+   */
+  readonly application?: readonly RegExp[];
   /** Frames of the user's code kept in `frames`: the site and its callers (default 3). */
   readonly keep?: number;
 }
@@ -70,11 +75,6 @@ const POOLSCOPE_ROOT = path.dirname(POOLSCOPE_SOURCE_DIR);
 const POOLSCOPE_CODE_DIRS = [
   ...new Set([POOLSCOPE_SOURCE_DIR + path.sep, path.join(POOLSCOPE_ROOT, 'src') + path.sep, path.join(POOLSCOPE_ROOT, 'dist') + path.sep]),
 ];
-/**
- * The demo app (src/demo, reached through `poolscope demo`) plays the user's app: its frames are shown like any
- * app's, so its planted leaks are reported at their file:line (also when installed under node_modules/poolscope).
- */
-const POOLSCOPE_DEMO_DIRS = POOLSCOPE_CODE_DIRS.map((dir) => path.join(dir, 'demo') + path.sep);
 
 /** Frames hidden from stacks: node-postgres, pg-pool, poolscope itself, and Node's internals. */
 const DEFAULT_HIDDEN_FRAME_PATTERNS: readonly RegExp[] = [
@@ -122,7 +122,9 @@ export function formatStack(holder: StackHolder | undefined, rules: FrameRules |
     raw = undefined;
   }
   if (typeof raw !== 'string') return EMPTY;
-  const { hidden = [], library = [], keep = DEFAULT_KEPT_FRAMES } = Array.isArray(rules) ? { hidden: rules as readonly RegExp[] } : (rules as FrameRules);
+  const { hidden = [], library = [], application = [], keep = DEFAULT_KEPT_FRAMES } = Array.isArray(rules)
+    ? { hidden: rules as readonly RegExp[] }
+    : (rules as FrameRules);
   const visible: string[] = [];
   let rawFrames = 0;
   let userVisible = -1;
@@ -133,9 +135,9 @@ export function formatStack(holder: StackHolder | undefined, rules: FrameRules |
     if (!trimmed.startsWith('at ')) continue;
     rawFrames += 1;
     const frame = trimmed.slice(3);
-    const demo = isDemoFrame(frame);
-    if (!demo && isHiddenFrame(frame, hidden)) continue;
-    if (location === undefined && (demo || !isLibraryFrame(frame, library))) {
+    const app = application.length > 0 && matchesAny(frame, application);
+    if (!app && isHiddenFrame(frame, hidden)) continue;
+    if (location === undefined && (app || !isLibraryFrame(frame, library))) {
       const at = locationOfFrame(frame);
       if (at !== undefined) {
         location = at;
@@ -150,8 +152,8 @@ export function formatStack(holder: StackHolder | undefined, rules: FrameRules |
   return { location, locationStatus: location === undefined ? 'no-user-frame' : 'found', frames, rawFrames, userFrameIndex: userRaw };
 }
 
-function isDemoFrame(frame: string): boolean {
-  for (const dir of POOLSCOPE_DEMO_DIRS) if (frame.includes(dir)) return true;
+function matchesAny(frame: string, patterns: readonly RegExp[]): boolean {
+  for (const pattern of patterns) if (pattern.test(frame)) return true;
   return false;
 }
 

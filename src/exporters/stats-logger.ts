@@ -2,6 +2,7 @@ import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import { nonNegative } from '../core/pool-tracker-options.js';
 import type { PoolStats } from '../core/pool-stats.js';
+import type { PoolscopeLogger } from '../core/logger.js';
 
 /**
  * Periodic pool stats in the log, one line per pool (seed 001's form):
@@ -11,11 +12,8 @@ import type { PoolStats } from '../core/pool-stats.js';
  * at info, escalated to warn when the pool is above its warning level or anything waits.
  */
 
-/** The part of a pino (or bunyan, or winston-with-objects) logger the stats logger calls: `(fields, message)`. */
-export interface PoolscopeLogger {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-}
+/** The logger lines go to (src/core/logger.ts; re-exported here, where it was first defined). */
+export type { PoolscopeLogger } from '../core/logger.js';
 
 export interface StatsLoggerOptions {
   /** Where lines go. Default: the console (`console.info` / `console.warn`, message only). */

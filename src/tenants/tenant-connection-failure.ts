@@ -1,4 +1,5 @@
 import { PoolscopeError, TenantPoolError, messageOf } from '../errors.js';
+import { sqlStateOf } from '../postgres/pg-client-shapes.js';
 import type { TenantPgPool } from './tenant-pools-config.js';
 import { tenantDatabaseName } from './tenant-id.js';
 import type { TenantEntry } from './tenant-pool-entry.js';
@@ -30,8 +31,7 @@ export const CONNECTION_FAILURE_CODES = new Set([
 
 export function errorCode(error: unknown): string | null {
   if (error instanceof PoolscopeError) return null; // a pg or system code (3D000, ECONNREFUSED), never poolscope's own
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : null;
+  return sqlStateOf(error);
 }
 
 export function connectFailed<P extends TenantPgPool>(ctx: TenantPoolsContext<P>, tenantId: string, cause: unknown): TenantPoolError {

@@ -1,5 +1,7 @@
 import { TenantPoolError, messageOf } from '../errors.js';
-import { quoteIdentifier, tenantDatabaseName } from './tenant-id.js';
+import { tenantDatabaseName } from './tenant-id.js';
+import { dropDatabase, serverVersionNumber } from '../postgres/database-drop.js';
+import { quoteIdentifier } from '../postgres/identifier-quoting.js';
 import type { TenantPgPool } from './tenant-pools-config.js';
 import type { TenantPoolsContext } from './tenant-pools-context.js';
 import { assertOpen, createPool, noop } from './tenant-pools-context.js';
@@ -131,29 +133,12 @@ export class TenantDatabases<P extends TenantPgPool> {
   }
 
   async #dropDatabase(admin: PoolView, database: string): Promise<void> {
-    this.#serverVersion ??= admin
-      .query(`SELECT current_setting('server_version_num') AS v`)
-      .then((result) => Number((result as { rows: { v: string }[] }).rows[0]?.v ?? 0));
+    this.#serverVersion ??= serverVersionNumber(admin);
     const version = await this.#serverVersion.catch((error: unknown) => {
       this.#serverVersion = undefined;
       throw error;
     });
-    const quoted = quoteIdentifier(database);
-    if (version >= 130000) {
-      await admin.query(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
-      return;
-    }
-    for (let attempt = 1; ; attempt += 1) {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${quoted}`);
-        return;
-      } catch (error) {
-        // Before PostgreSQL 13 a session may reconnect between terminate and drop: retry a few times.
-        if (errorCode(error) !== '55006' || attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt).unref());
-      }
-    }
+    await dropDatabase(admin, database, version);
   }
 
   /** Runs database operations of one tenant one after another. */

@@ -1,18 +1,18 @@
-import { IdentifierError, OptionsError, TenantPoolError, describeValue } from '../errors.js';
+import { OptionsError, TenantPoolError, describeValue } from '../errors.js';
+import { MAX_IDENTIFIER_BYTES } from '../postgres/identifier-quoting.js';
 
 /**
  * Tenant ids and the PostgreSQL database names built from them. A tenant's database is `databasePrefix + tenantId`;
- * both parts are restricted so the name is a plain lowercase identifier, and it is still always quoted in SQL.
+ * both parts are restricted so the name is a plain lowercase identifier, and it is still always quoted in SQL
+ * (quoteIdentifier, shared with the rest of poolscope and re-exported here as a public name of poolscope/tenants).
  */
+export { MAX_IDENTIFIER_BYTES, quoteIdentifier } from '../postgres/identifier-quoting.js';
 
 /** The characters a tenant id may use: lowercase ASCII letters, digits and underscore. */
 export const TENANT_ID_PATTERN = /^[a-z0-9_]+$/;
 
 /** The characters a database prefix may use (it may be empty); it must not start with a digit. */
 export const DATABASE_PREFIX_PATTERN = /^(?:[a-z_][a-z0-9_]*)?$/;
-
-/** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes; longer names are silently truncated by the server. */
-export const MAX_IDENTIFIER_BYTES = 63;
 
 /** Checks a database prefix (an option); throws OptionsError naming what is wrong. */
 export function validateDatabasePrefix(prefix: unknown): string {
@@ -69,20 +69,6 @@ export function tenantDatabaseName(prefix: string, tenantId: unknown): string {
 /** True when `tenantId` is a valid id under `prefix` (no error built). */
 export function isValidTenantId(prefix: string, tenantId: unknown): boolean {
   return typeof tenantId === 'string' && TENANT_ID_PATTERN.test(tenantId) && tenantId.length <= maxTenantIdLength(prefix);
-}
-
-/**
- * Quotes a PostgreSQL identifier: wraps it in double quotes and doubles any double quote inside. Throws on an empty
- * name, a NUL character, or a name longer than 63 bytes (the server would truncate it and act on another object).
- */
-export function quoteIdentifier(name: string): string {
-  if (typeof name !== 'string' || name === '' || name.includes('\u0000')) {
-    throw new IdentifierError(name, `quoteIdentifier: ${describeValue(name)} is not a usable identifier (empty, not a string, or has NUL)`);
-  }
-  if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
-    throw new IdentifierError(name, `quoteIdentifier: ${describeValue(name)} is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
-  }
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function invalid(tenantId: unknown, message: string): TenantPoolError {

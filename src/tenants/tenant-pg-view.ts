@@ -1,25 +1,23 @@
+import type { PgEndablePool, PgSqlRunner } from '../postgres/pg-client-shapes.js';
 import type { TenantPgPool } from './tenant-pools-config.js';
 
-// ---- internal views of pg (structural; never imported) ----------------------------------------------------------
+// ---- internal views of pg (structural; never imported): the shared shapes of src/postgres, plus what tenants use --
 
-export interface ClientView {
+export interface ClientView extends PgSqlRunner {
   query(text: string, values?: readonly unknown[]): Promise<unknown>;
   release(err?: Error | boolean): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
-export interface PoolView {
-  readonly totalCount: number;
+export interface PoolView extends PgSqlRunner, PgEndablePool {
   readonly idleCount: number;
   readonly waitingCount: number;
+  query(text: string, values?: readonly unknown[]): Promise<unknown>;
   /** pg-pool's connect; called in its callback form only, through guardedCheckout. */
   connect(...args: never[]): unknown;
-  query(text: string, values?: readonly unknown[]): Promise<unknown>;
-  end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): unknown;
   on(event: 'remove', listener: (client: unknown) => void): unknown;
-  removeListener(event: 'remove', listener: (client: unknown) => void): unknown;
 }
 
 export function view(pool: TenantPgPool): PoolView {

@@ -4,7 +4,7 @@ import type { TenantEntry } from './tenant-pool-entry.js';
 import type { TenantPoolsContext } from './tenant-pools-context.js';
 import { noop } from './tenant-pools-context.js';
 import { view } from './tenant-pg-view.js';
-import { endPool } from './tenant-pool-ending.js';
+import { endPool } from '../postgres/pg-pool-ending.js';
 
 /** Taking tenant pools out of service: closing a tenant, retiring one entry, freeing its budget share. */
 

@@ -1,4 +1,4 @@
-import type { PoolTracker } from '../core/pool-tracker.js';
+import type { PoolView } from '../core/pool-view.js';
 import type { EvictionCandidate } from './eviction-policy.js';
 import type { TenantPgPool } from './tenant-pools-config.js';
 import { view } from './tenant-pg-view.js';
@@ -16,7 +16,7 @@ export interface TenantEntry<P extends TenantPgPool> {
   readonly poolName: string;
   state: EntryState;
   pool: P | undefined;
-  tracker: PoolTracker | undefined;
+  tracker: PoolView | undefined;
   /** Connections counted against the budget (0 until admitted, and again once ended). */
   reserved: number;
   lastUsedAt: number;

@@ -2,23 +2,20 @@ import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { PoolTrackingDefaults } from '../core/pool-tracker-options.js';
 import { nonNegative, positiveInteger } from '../core/pool-tracker-options.js';
+import type { PgPoolLike } from '../adapters/pg/pg-types.js';
 import { validateDatabasePrefix } from './tenant-id.js';
 
 /**
  * Options of `TenantPools`, their defaults and validation. Setup throws OptionsError naming the first bad option.
  */
 
-/** What `TenantPools` needs of a pool: a `pg.Pool` (structural; poolscope never imports pg at runtime). */
-export interface TenantPgPool {
-  readonly totalCount: number;
-  readonly idleCount: number;
-  readonly waitingCount: number;
-  readonly options: object;
-  connect(...args: never[]): unknown;
+/**
+ * What `TenantPools` needs of a pool: a `pg.Pool` (structural; poolscope never imports pg at runtime): what the pg
+ * adapter tracks, plus `query()` and `end()`.
+ */
+export interface TenantPgPool extends PgPoolLike {
   query(...args: never[]): unknown;
   end(...args: never[]): unknown;
-  on(...args: never[]): unknown;
-  removeListener(...args: never[]): unknown;
 }
 
 /** The config `TenantPools` gives each pool it creates (plus `poolConfig`). */

@@ -14,7 +14,7 @@ import type { TenantPoolsContext } from './tenant-pools-context.js';
 import { createCounters, createPool, noop } from './tenant-pools-context.js';
 import type { ClientView } from './tenant-pg-view.js';
 import { view } from './tenant-pg-view.js';
-import { endPool } from './tenant-pool-ending.js';
+import { endPool } from '../postgres/pg-pool-ending.js';
 import { CONNECTION_FAILURE_CODES, connectionError, errorCode, noteFailure } from './tenant-connection-failure.js';
 import { closeTenant, retire } from './tenant-pool-closing.js';
 import { TenantPoolLifecycle } from './tenant-pool-lifecycle.js';

@@ -2,14 +2,10 @@
 // See docs/guides/testing.md.
 
 export { TestPools, createTestPool } from './test-pools.js';
-export type { TestPoolsOptions, TestPoolOptions, TestPool, TestPoolLike } from './test-pools.js';
+export type { TestPoolsOptions, TestPoolOptions, TestPool, TestPoolLike } from './test-pool-options.js';
 export { loadPgPool } from './pg-pool-loader.js';
 export type { PgPoolConstructor } from './pg-pool-loader.js';
-export {
-  assertNoLeakedConnections,
-  DEFAULT_LEAK_CHECK_GRACE_MILLIS,
-  DEFAULT_LEAK_CHECK_POLL_MILLIS,
-  LEAK_CHECK_APPLICATION_NAME,
-} from './leaked-connections.js';
-export type { NoLeakedConnectionsOptions } from './leaked-connections.js';
+export { assertNoLeakedConnections } from './leaked-connections.js';
+export { DEFAULT_LEAK_CHECK_GRACE_MILLIS, DEFAULT_LEAK_CHECK_POLL_MILLIS, LEAK_CHECK_APPLICATION_NAME } from './leak-check-plan.js';
+export type { NoLeakedConnectionsOptions } from './leak-check-plan.js';
 export { LeakedConnectionsError } from '../errors.js';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { ConnectionDestroyedError, OptionsError, PoolscopeError, messageOf } from '../errors.js';
+import { OptionsError, PoolscopeError, messageOf } from '../errors.js';
 import { Inspector } from '../core/inspector.js';
-import type { PoolTrackingOptions } from '../core/pool-tracker-options.js';
 import { generatedApplicationName, trackPgPool } from '../adapters/pg/pg-adapter.js';
-import type { PgPoolLike } from '../adapters/pg/pg-types.js';
-import type { PgPoolConstructor } from './pg-pool-loader.js';
+import { endPool } from '../postgres/pg-pool-ending.js';
+import type { PgEndablePool } from '../postgres/pg-client-shapes.js';
 import { loadPgPool } from './pg-pool-loader.js';
+import type { TestPool, TestPoolLike, TestPoolOptions, TestPoolsOptions } from './test-pool-options.js';
 
 /**
  * Isolated, tracked pg pools for tests: each pool gets an application_name unique to its TestPools (so the
@@ -14,56 +14,6 @@ import { loadPgPool } from './pg-pool-loader.js';
  * their file:line, can be checked by `assertNoLeakedConnections`), and is closed by `cleanup()`, even when the
  * test leaked a client.
  */
-
-/** What TestPools needs of a pool beyond what trackPgPool reads: `end()` and pg-pool's events. */
-export interface TestPoolLike extends PgPoolLike {
-  end(): Promise<void>;
-}
-
-/** Settings shared by every pool of a TestPools. */
-export interface TestPoolsOptions<P extends TestPoolLike = pg.Pool> {
-  /** Connection string of the test database (also what `assertNoLeakedConnections({ pools })` reads the server with). */
-  readonly connectionString?: string;
-  /** pg.Pool settings for every pool (`max`, `idleTimeoutMillis`, ...); `application_name` is set by TestPools. */
-  readonly config?: Readonly<Record<string, unknown>>;
-  /** The pool class. Default: `pg.Pool`, loaded with `await import('pg')`. */
-  readonly Pool?: PgPoolConstructor<P>;
-  /** Track the pools in this inspector (left open by cleanup). Default: an inspector of its own, closed by cleanup. */
-  readonly inspector?: Inspector;
-  /**
-   * The first part of the application_names, e.g. the test's name: `<label>/<random id>/<pool name>` (63 bytes at
-   * most, printable ASCII). Default `poolscope-test`.
-   */
-  readonly label?: string;
-  /** trackPgPool options for every pool. Default `{ stackCapture: 'always' }`, so every lease names its file:line. */
-  readonly tracking?: Omit<PoolTrackingOptions, 'name' | 'applicationName'>;
-  /** How long cleanup() lets checked-out clients come back before it destroys them. Default 1000. */
-  readonly closeGraceMillis?: number;
-}
-
-/** Per-pool settings of `TestPools.create()`. */
-export interface TestPoolOptions {
-  /** Pool name in the inspector (and last part of its application_name). Default `test`, then `test-2`, ... */
-  readonly name?: string;
-  /** pg.Pool settings for this pool (over the TestPools' `config`). */
-  readonly config?: Readonly<Record<string, unknown>>;
-  /** trackPgPool options for this pool (over the TestPools' `tracking`). */
-  readonly tracking?: Omit<PoolTrackingOptions, 'name' | 'applicationName'>;
-}
-
-/** One pool of a TestPools. */
-export interface TestPool<P extends TestPoolLike = pg.Pool> {
-  readonly pool: P;
-  /** Its name in the inspector. */
-  readonly name: string;
-  /** The application_name of its connections (unique to this TestPools). */
-  readonly applicationName: string;
-  readonly inspector: Inspector;
-  /** The TestPools it belongs to. */
-  readonly testPools: TestPools<P>;
-  /** Closes every pool of its TestPools (see `TestPools.cleanup`). Idempotent. */
-  cleanup(): Promise<void>;
-}
 
 interface PoolRecord<P> {
   readonly name: string;
@@ -277,24 +227,12 @@ export class TestPools<P extends TestPoolLike = pg.Pool> {
   async #endPool(record: PoolRecord<P>): Promise<void> {
     const events = record.pool as unknown as PoolEvents;
     if (events.ending === true) return; // ended by the test itself
-    const ended = record.pool.end();
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      ended.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#closeGraceMillis);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (inTime) return;
-    // Clients still checked out: releasing them with an error makes pg-pool destroy them, and end() finish.
-    for (const client of [...record.out] as ClientView[]) {
-      try {
-        client.release?.(new ConnectionDestroyedError('poolscope TestPools.cleanup(): connection still checked out at cleanup'));
-      } catch {
-        // released meanwhile
-      }
-    }
-    await ended;
+    // Clients still checked out after the grace: releasing them with an error makes pg-pool destroy them.
+    await endPool(record.pool as unknown as PgEndablePool, {
+      destroyCheckedOutAfterMillis: this.#closeGraceMillis,
+      checkedOut: () => record.out as Set<ClientView>,
+      reason: 'poolscope TestPools.cleanup(): connection still checked out at cleanup',
+    });
   }
 }
 

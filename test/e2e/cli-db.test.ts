@@ -3,12 +3,12 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type pg from 'pg';
-import type { ServerActivityReport } from '../../src/index.js';
+import type { ServerActivityReport } from '../../src/server/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources, eventually } from '../support/pg-test-kit.js';
 import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
+import { closedPort } from '../support/loopback-server.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -48,16 +48,6 @@ async function holdIdleInTransaction(): Promise<{ appName: string; pid: number }
     return state.rows[0]?.state === 'idle in transaction';
   }, 'the held session to be idle in transaction');
   return { appName, pid };
-}
-
-/** A 127.0.0.1 port nothing listens on (a listener is opened on a free port, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('poolscope db', () => {

@@ -1,9 +1,11 @@
-// The CLI end to end against the demo app (src/demo/demo-app.ts: pools `main` and an expectFull `listen`, healthy,
+// The CLI end to end against the demo app (src/cli/demo/demo-app.ts: pools `main` and an expectFull `listen`, healthy,
 // slow and leaky endpoints, ops routes on its own port) on a real PostgreSQL: inspect (text and parsed JSON, exit
 // codes), stress (parsed JSON, its bound), db (naming the demo's application_name), recommendations.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO_APPLICATION_NAMES, plantedSites, startDemoApp, type DemoApp } from '../../src/demo/demo-app.js';
+import { startDemoApp, type DemoApp } from '../../src/cli/demo/demo-app.js';
+import { DEMO_APPLICATION_NAMES } from '../../src/cli/demo/demo-endpoints.js';
+import { plantedSites } from '../../src/cli/demo/demo-leak-sites.js';
 import type { InspectReport } from '../../src/cli/inspect-report.js';
 import type { StressReport } from '../../src/cli/stress-report.js';
 import type { ServerActivityReport } from '../../src/server/activity-inspector.js';

@@ -4,7 +4,6 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { formatRecommendation, trackPgPool, type Inspector, type Recommendation } from '../../src/index.js';
@@ -16,6 +15,7 @@ import type { StressReport } from '../../src/cli/stress-report.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources, eventually, isAt, siteOf } from '../support/pg-test-kit.js';
 import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
+import { listenOnLoopback } from '../support/loopback-server.js';
 
 const here = import.meta.url;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,18 +69,9 @@ async function startApp(options: { max?: number; connectionTimeoutMillis?: numbe
       );
     }),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool, inspector, workCalls: () => calls };
+  const { url, close } = await listenOnLoopback(server);
+  closers.push(close);
+  return { url, pool, inspector, workCalls: () => calls };
 }
 
 /** Checks out `clients`, released after the test. */

@@ -1,5 +1,5 @@
 // `poolscope demo` end to end on a real PostgreSQL: in-process through runCli and once as a real process. The
-// planted misuse must be reported at the lines of src/demo/demo-app.ts marked `// @...` (found here by marker,
+// planted misuse must be reported at the lines of src/cli/demo/demo-leak-sites.ts marked `// @...` (found here by marker,
 // not by trusting the demo's own check), and nothing may be left behind (scratch database, sessions, temp dirs).
 //
 // Server: the demo's own resolution (DATABASE_URL, else 127.0.0.1:5432, else embedded). With
@@ -17,7 +17,7 @@ import { siteOf } from '../support/pg-test-kit.js';
 import { Capture } from '../support/cli-capture.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DEMO_SOURCE = new URL('../../src/demo/demo-app.ts', import.meta.url).href;
+const DEMO_SOURCE = new URL('../../src/cli/demo/demo-leak-sites.ts', import.meta.url).href;
 const EMBEDDED = process.env.POOLSCOPE_TEST_EMBEDDED === '1';
 const LOCAL_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const BOUND = { timeout: 180_000 };
@@ -83,7 +83,8 @@ function assertFindings(output: string): void {
   const errorPath = siteOf(DEMO_SOURCE, '@leak-error-path');
   const earlyReturn = siteOf(DEMO_SOURCE, '@leak-early-return');
   const notAwaited = siteOf(DEMO_SOURCE, '@release-not-awaited');
-  const demoFile = errorPath.slice(0, errorPath.lastIndexOf(':'));
+  // The demo's handlers live in its folder (src/cli/demo/): the planted sites and the healthy and slow queries.
+  const demoDir = errorPath.slice(0, errorPath.lastIndexOf('/') + 1);
 
   const snapshot = section(output, 'Saturation snapshot');
   const numbers = /snapshot #\d+ of pool 'main' \(saturation\) at \S+: (\d+)\/10 in use \((\d+)%\), \d+ idle, (\d+) waiting/.exec(snapshot);
@@ -91,7 +92,7 @@ function assertFindings(output: string): void {
   assert.ok(Number(numbers[2]) >= 80 || Number(numbers[3]) > 0, `saturated: 80% in use or callers queued:\n${snapshot}`);
   const holders = snapshot.split('\n').filter((line) => /^ {4}#\d+ /.test(line) && !/ waiting /.test(line));
   assert.equal(holders.length, Number(numbers[1]), 'one line per holder');
-  for (const line of holders) assert.ok(line.includes(` at ${demoFile}:`), `every holder names its line in the demo: ${line}`);
+  for (const line of holders) assert.ok(line.includes(` at ${demoDir}`), `every holder names its line in the demo: ${line}`);
   // The waves leaked before the pool saturated (with these small numbers only the burst saturates it).
   assert.ok(holders.some((line) => line.includes(` at ${errorPath}:`) && line.includes('GET /api/orders/export')), snapshot);
   assert.ok(holders.some((line) => line.includes(` at ${earlyReturn}:`) && line.includes('GET /api/customers/lookup')), snapshot);
@@ -172,11 +173,9 @@ test('Ctrl-C with --keep-running stops the app and cleans up; the routes answere
   const io: CliIo = { stdout, stderr, env: demoEnv(), signal: controller.signal };
   const running = runCli(['demo', '--waves', '1', '--requests', '4', '--keep-running'], io);
 
-  const deadline = Date.now() + 120_000;
-  while (!stdout.text.includes('until Ctrl-C. Try:')) {
-    assert.ok(Date.now() < deadline, `the demo reached --keep-running:\n${stdout.text}\n${stderr.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await stdout
+    .untilIncludes('until Ctrl-C. Try:', 120_000)
+    .catch((error: unknown) => assert.fail(`the demo reached --keep-running: ${String(error)}\n${stderr.text}`));
   const url = /The app keeps running at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout.text)?.[1];
   assert.ok(url);
   assert.match(stdout.text, new RegExp(`npx poolscope inspect --url ${escape(url)} --detailed --recommendations`));

@@ -21,6 +21,7 @@ import type { PoolApiView, PoolListReport, SnapshotListReport } from '../../src/
 import type { InspectorSnapshot } from '../../src/core/pool-snapshot.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources } from '../support/pg-test-kit.js';
+import { closedPort, listenOnLoopback } from '../support/loopback-server.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -45,33 +46,15 @@ async function startServer(...args: Parameters<typeof startOpsServer>): Promise<
 }
 
 async function listening(server: Server): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const started = await listenOnLoopback(server);
+  closers.push(started.close);
+  return started.url;
 }
 
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const response = await fetch(url, init);
   assert.equal(response.headers.get('content-type'), JSON_TYPE, `${url}: ${response.status}`);
   return { status: response.status, body: (await response.json()) as T, headers: response.headers };
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function holdAll(pool: pg.Pool, count: number): Promise<pg.PoolClient[]> {

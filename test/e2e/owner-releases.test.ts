@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { collect, eventually, isAt, siteOf, sleep, TestResources } from '../support/pg-test-kit.js';
+import { listenOnLoopback } from '../support/loopback-server.js';
 
 const here = import.meta.url;
 let db: TestDatabase;
@@ -87,6 +88,7 @@ function describeCounts(counts: Record<MisuseType, number>): string {
  * one, so they have fired when it does. A bound for the check, not a timing assertion.
  */
 function ownersSettled(): Promise<void> {
+  // Kept sleep: "no report after the grace" has no event (a check that reports nothing emits nothing).
   return sleep(GRACE_MILLIS * 5);
 }
 
@@ -422,18 +424,9 @@ function routeOf(path: string | undefined): Route | undefined {
 }
 
 async function listening(server: ReturnType<typeof createServer>): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const started = await listenOnLoopback(server);
+  closers.push(started.close);
+  return started.url;
 }
 
 const SERVER_KINDS = ['node:http', 'Express', 'Fastify'] as const;

@@ -10,11 +10,14 @@
 //   warm npm cache answers. The optional peers (prom-client, @opentelemetry/api) and the type packages are never
 //   installed from the registry: they are symlinked from this repo's node_modules when a test needs them present.
 // - Subpaths are read from the installed package.json, so a new subpath is covered without editing this file; one
-//   whose module needs an optional peer at run time must be listed in RUNTIME_PEERS.
+//   whose module needs an optional peer at run time must be listed in RUNTIME_PEERS, one with no runtime code in
+//   TYPES_ONLY.
+// - pg is hidden for one test (renamed inside the scratch app, then put back): every entry still loads, and the calls
+//   that load pg when called reject with PgUnavailableError naming it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +32,15 @@ const CHILD_BOUND_MILLIS = 30_000;
 
 /** Subpaths whose module imports an optional peer at run time, and that peer. Every other subpath loads with none. */
 const RUNTIME_PEERS: Readonly<Record<string, string>> = { './prometheus': 'prom-client' };
+/** Subpaths with types only: their module loads and exports nothing. */
+const TYPES_ONLY: ReadonlySet<string> = new Set(['./cli']);
 /** The optional peers left out of the scratch app at first (pg is installed: the app "has only pg"). */
 const ABSENT_PEERS = ['prom-client', '@opentelemetry/api'] as const;
-/** Every optional peer: loading the root must reach none of them. */
-const OPTIONAL_PEERS = ['pg', ...ABSENT_PEERS] as const;
+/**
+ * Every package a user may or may not have: loading the root must reach none of them, a subpath only its
+ * RUNTIME_PEERS entry. (express and fastify are never installed here: the ops routes meet them structurally.)
+ */
+const OPTIONAL_PEERS = ['pg', ...ABSENT_PEERS, 'express', 'fastify'] as const;
 
 const [NODE_MAJOR = 0, NODE_MINOR = 0] = process.versions.node.split('.').map(Number);
 const CAN_REQUIRE_ESM = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 12) || (NODE_MAJOR === 20 && NODE_MINOR >= 19);
@@ -90,6 +98,34 @@ const PROBE_REQUIRE = `'use strict';
 `;
 
 /**
+ * \`node probe-lazy-pg.mjs\` (run while pg is hidden): the calls that load pg when called, each reported with the
+ * error it rejected with. Nothing connects: loading pg fails first.
+ */
+const PROBE_LAZY_PG = `import { PgUnavailableError } from 'poolscope';
+const url = 'postgres://127.0.0.1:1/none';
+const results = [];
+async function attempt(name, run) {
+  try {
+    await run();
+    results.push({ name, ok: true });
+  } catch (error) {
+    results.push({ name, ok: false, code: error?.code, feature: error?.feature, isPgUnavailable: error instanceof PgUnavailableError, message: String(error?.message ?? error) });
+  }
+}
+const { ActivityInspector } = await import('poolscope/server');
+const activity = new ActivityInspector({ connectionString: url });
+await attempt('poolscope/server: new ActivityInspector({ connectionString }).activity()', () => activity.activity());
+await activity.close();
+const { checkServerCapacity } = await import('poolscope/config');
+await attempt('poolscope/config: checkServerCapacity({ connectionString })', () => checkServerCapacity({ connectionString: url, max: 10 }));
+const { TestPools } = await import('poolscope/testing');
+const pools = new TestPools({ connectionString: url });
+await attempt('poolscope/testing: new TestPools().create()', () => pools.create());
+await pools.cleanup();
+process.stdout.write(JSON.stringify({ results }) + '\\n');
+`;
+
+/**
  * \`node --import ./peer-log.mjs probe-import.mjs poolscope\`: a resolve hook that records every attempt to resolve an
  * optional peer (even one whose failure the importer would catch), in the file named by POOLSCOPE_PEER_LOG.
  */
@@ -125,6 +161,11 @@ export const track: typeof trackPgPool = trackPgPool;
 const TYPES_SUBPATHS = `import { TestPools } from 'poolscope/testing';
 import { PrometheusExporter } from 'poolscope/prometheus';
 import { OtelExporter } from 'poolscope/otel';
+import { createOpsHandler, type OpsHandler, type ReadyzReport } from 'poolscope/http';
+import { loadPoolConfig, type PoolConfig } from 'poolscope/config';
+import { ActivityInspector, type ServerActivityReport } from 'poolscope/server';
+import { TenantPools, type TenantPoolsOptions } from 'poolscope/tenants';
+import type { InspectReport, StressReport } from 'poolscope/cli';
 
 export async function main(): Promise<void> {
   const pools = new TestPools({ connectionString: 'postgres://localhost/test' });
@@ -134,6 +175,8 @@ export async function main(): Promise<void> {
   await pools.cleanup();
 }
 export type Exporters = [PrometheusExporter, OtelExporter];
+export const entries = { createOpsHandler, loadPoolConfig, ActivityInspector, TenantPools };
+export type Shapes = [OpsHandler, ReadyzReport, PoolConfig, ServerActivityReport, TenantPoolsOptions, InspectReport, StressReport];
 `;
 
 let tempDir: string | undefined;
@@ -212,7 +255,8 @@ function resultOf(report: ProbeReport, spec: string): LoadResult {
 function assertLoaded(result: LoadResult, how: string): void {
   const hint = result.code === 'ERR_REQUIRE_ASYNC_MODULE' ? ' (a module of its graph has a top-level await: require(esm) refuses those)' : '';
   assert.ok(result.ok, `${how} ${result.spec} failed: ${result.code} ${result.message}${hint}`);
-  assert.ok((result.keys?.length ?? 0) > 0, `${how} ${result.spec} exported nothing`);
+  if (TYPES_ONLY.has(subpathOf(result.spec))) assert.deepEqual(result.keys, [], `${how} ${result.spec} is types only, yet exports values`);
+  else assert.ok((result.keys?.length ?? 0) > 0, `${how} ${result.spec} exported nothing`);
 }
 
 /** `poolscope/prometheus` -> `./prometheus`. */
@@ -248,6 +292,7 @@ describe('the packed tarball, installed in a scratch app with only pg', () => {
       'probe-require.cjs': PROBE_REQUIRE,
       'peer-log.mjs': PEER_LOG_REGISTER,
       'peer-log-hooks.mjs': PEER_LOG_HOOKS,
+      'probe-lazy-pg.mjs': PROBE_LAZY_PG,
     })) {
       await writeFile(path.join(appDir, file), text);
     }
@@ -306,6 +351,42 @@ describe('the packed tarball, installed in a scratch app with only pg', () => {
     }
   });
 
+  test('without pg as well: every entry but those needing a missing peer loads; calls that load pg reject with PgUnavailableError naming it', async () => {
+    const hidden = path.join(modulesDir, '.pg-hidden-by-test');
+    await rename(path.join(modulesDir, 'pg'), hidden);
+    try {
+      const report = await probe('import', specs);
+      for (const spec of specs) {
+        if (RUNTIME_PEERS[subpathOf(spec)] === undefined) assertLoaded(resultOf(report, spec), 'import() without pg:');
+      }
+      const { stdout } = await run(process.execPath, ['probe-lazy-pg.mjs'], appDir, childEnv(), CHILD_BOUND_MILLIS);
+      const lazy = JSON.parse(stdout.trimEnd().split('\n').at(-1) ?? '') as {
+        results: { name: string; ok: boolean; code?: string; isPgUnavailable?: boolean; message?: string }[];
+      };
+      assert.equal(lazy.results.length, 3, stdout);
+      for (const result of lazy.results) {
+        assert.equal(result.ok, false, `${result.name} worked without pg`);
+        assert.equal(result.code, 'POOLSCOPE_ERR_PG_UNAVAILABLE', `${result.name}: ${result.code} ${result.message}`);
+        assert.equal(result.isPgUnavailable, true, `${result.name}: a PgUnavailableError (from 'poolscope')`);
+        assert.match(result.message ?? '', /'pg'|npm install (?:--save-dev )?pg/, `${result.name}: the message names pg: ${result.message}`);
+      }
+    } finally {
+      await rename(hidden, path.join(modulesDir, 'pg'));
+    }
+  });
+
+  test('the tarball ships src/ (not the tests) so that its source maps resolve', async () => {
+    const installed = path.join(modulesDir, 'poolscope');
+    assert.equal(await exists(path.join(installed, 'src', 'index.ts')), true, 'src/index.ts is in the tarball');
+    assert.equal(await exists(path.join(installed, 'test')), false, 'test/ is not in the tarball');
+    for (const map of ['dist/index.js.map', 'dist/index.d.ts.map']) {
+      const { sources } = JSON.parse(await readFile(path.join(installed, map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        assert.equal(await exists(path.resolve(path.dirname(path.join(installed, map)), source)), true, `${map} points at ${source}, which is shipped`);
+      }
+    }
+  });
+
   test('types: the root compiles with skipLibCheck off and neither @types/pg nor an optional peer', async () => {
     await linkFromRepo('@types/node');
     await tsc({ 'types-root.ts': TYPES_ROOT });
@@ -330,13 +411,17 @@ describe('the packed tarball, installed in a scratch app with only pg', () => {
       }
     });
 
-    test('loading the root reaches no optional peer (import() and require())', async () => {
+    test('loading the root reaches no optional peer, and a subpath only its own (import() and require())', async () => {
       const log = path.join(tempDir ?? appDir, 'peer-log.txt');
-      await writeFile(log, '');
-      const imported = await probe('import', ['poolscope'], ['--import', './peer-log.mjs'], { POOLSCOPE_PEER_LOG: log });
-      assertLoaded(resultOf(imported, 'poolscope'), 'import()');
-      assert.equal(await readFile(log, 'utf8'), '', 'resolutions of optional peers while importing the root');
-      assert.deepEqual(imported.peerFiles, [], 'optional peers in the module cache after importing the root');
+      for (const spec of specs) {
+        await writeFile(log, '');
+        const imported = await probe('import', [spec], ['--import', './peer-log.mjs'], { POOLSCOPE_PEER_LOG: log });
+        assertLoaded(resultOf(imported, spec), 'import()');
+        const peer = RUNTIME_PEERS[subpathOf(spec)];
+        const reached = (await readFile(log, 'utf8')).split('\n').filter((line) => line !== '' && (peer === undefined || !line.startsWith(`${peer} `)));
+        assert.deepEqual(reached, [], `resolutions of optional peers while importing ${spec}`);
+        if (peer === undefined) assert.deepEqual(imported.peerFiles, [], `optional peers in the module cache after importing ${spec}`);
+      }
       if (!CAN_REQUIRE_ESM) return;
       const required = await probe('require', ['poolscope']);
       assertLoaded(resultOf(required, 'poolscope'), 'require()');

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { dropDatabase } from '../../src/postgres/database-drop.js';
 import type { CrashWindowReport, CrashWindowScenario } from '../support/crash-window-child.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -32,7 +33,7 @@ after(async () => {
     const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1', [
       tenantPrefix,
     ]);
-    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { datname } of rows) await dropDatabase(admin, datname);
   } finally {
     await admin.end();
   }

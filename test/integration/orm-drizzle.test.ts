@@ -9,14 +9,14 @@ import type pg from 'pg';
 import { and, asc, eq, gt, TransactionRollbackError } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { integer, pgTable, serial, text } from 'drizzle-orm/pg-core';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
   assertLeakAttributed,
   assertNoDetections,
   gate,
-  ITEMS_TABLE_SQL,
+  createItemsDatabase,
   type ItemRow,
   ORM_OWNER,
   onlyHolder,
@@ -45,10 +45,7 @@ const res = new TestResources();
 const here = import.meta.url;
 
 before(async () => {
-  db = await createTestDatabase('orm_drizzle');
-  const setup = await res.client(db.url);
-  await setup.query(ITEMS_TABLE_SQL);
-  await res.closeAll();
+  db = await createItemsDatabase('orm_drizzle', res);
 });
 afterEach(() => res.closeAll());
 after(() => db?.drop());

@@ -8,13 +8,13 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import knex, { type Knex } from 'knex';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
   assertLeakAttributed,
   assertNoDetections,
-  ITEMS_TABLE_SQL,
+  createItemsDatabase,
   type ItemRow,
   ORM_OWNER,
   onlyHolder,
@@ -33,10 +33,7 @@ const res = new TestResources();
 const here = import.meta.url;
 
 before(async () => {
-  db = await createTestDatabase('orm_knex');
-  const setup = await res.client(db.url);
-  await setup.query(ITEMS_TABLE_SQL);
-  await res.closeAll();
+  db = await createItemsDatabase('orm_knex', res);
 });
 afterEach(() => res.closeAll());
 after(() => db?.drop());

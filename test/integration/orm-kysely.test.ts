@@ -6,14 +6,14 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { Kysely, PostgresDialect, type Generated } from 'kysely';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
   assertLeakAttributed,
   assertNoDetections,
   assertSiteOrNone,
-  ITEMS_TABLE_SQL,
+  createItemsDatabase,
   type ItemRow,
   ORM_OWNER,
   onlyHolder,
@@ -34,10 +34,7 @@ const res = new TestResources();
 const here = import.meta.url;
 
 before(async () => {
-  db = await createTestDatabase('orm_kysely');
-  const setup = await res.client(db.url);
-  await setup.query(ITEMS_TABLE_SQL);
-  await res.closeAll();
+  db = await createItemsDatabase('orm_kysely', res);
 });
 afterEach(() => res.closeAll());
 after(() => db?.drop());

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { acquireTimeoutReportOf, trackPgPool, withClient, withTransaction } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { collect, isAt, nextEvent, siteOf, sleep, TestResources } from '../support/pg-test-kit.js';
+import { collect, isAt, nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -21,7 +21,7 @@ describe('1. leak over threshold', () => {
   test('fires once for a held lease with the acquisition file:line, then reports the return', async () => {
     const pool = res.pool(db.url, { max: 3 });
     const inspector = res.inspector();
-    trackPgPool(inspector, pool, { name: 'main', leakThresholdMillis: 300 });
+    const tracker = trackPgPool(inspector, pool, { name: 'main', leakThresholdMillis: 300 });
     const leaks = collect(inspector, 'leak-suspected');
 
     const short = await pool.connect();
@@ -37,7 +37,8 @@ describe('1. leak over threshold', () => {
     assert.equal(leak.thresholdMillis, 300);
     assert.ok(leak.lease.stack.length > 0);
 
-    await sleep(700); // several more sweeps: still one report for this lease
+    // Several more sweeps (the timer's, run by hand), the lease still over the threshold: still one report for it.
+    for (let sweep = 0; sweep < 3; sweep++) tracker.sweepLeaks();
     assert.equal(leaks.length, 1, 'one report per lease, and none for the short checkout');
     assert.equal(inspector.stats('main').counters.leaksSuspected, 1);
 
@@ -117,6 +118,7 @@ describe('2. owner ended while holding', () => {
     const inspector = res.inspector();
     trackPgPool(inspector, pool, { name: 'main', ownerEndGraceMillis: 50 });
     const events = collect(inspector, 'owner-ended-holding');
+    const reported = nextEvent(inspector, 'owner-ended-holding');
     const middleware = inspector.httpOwnerMiddleware();
     const { EventEmitter } = await import('node:events');
 
@@ -141,7 +143,8 @@ describe('2. owner ended while holding', () => {
       if ((client as unknown as { processID: number | null }).processID !== null) return; // the early return that skips release()
       client.release();
     });
-    await sleep(300);
+    // The good request ended first: a report for it would have come from an earlier grace timer, before this one.
+    await reported;
     assert.equal(events.length, 1, 'only the early-return request is reported');
     const event = events[0];
     assert.ok(event);
@@ -312,7 +315,8 @@ describe('6. acquire timeout', () => {
     // Opening connections can exceed 200 ms on a loaded machine: the short timeout applies from here on only
     // (pg-pool reads it at each connect()).
     pool.options.connectionTimeoutMillis = 200;
-    void a.query('SELECT pg_sleep(0.5)');
+    const slowQuery = a.query('SELECT pg_sleep(0.5)');
+    slowQuery.catch(() => undefined); // awaited below; a failed assertion before then must not leave it unhandled
 
     const error = await pool.connect().then(
       () => assert.fail('expected a timeout'),
@@ -339,7 +343,7 @@ describe('6. acquire timeout', () => {
       (pool.connect as unknown as (cb: (err: Error) => void) => void)((err) => resolve(err));
     });
     assert.ok(callbackError.message.startsWith('timeout exceeded when trying to connect\n[poolscope]'));
-    await sleep(400);
+    await slowQuery;
     a.release();
     b.release();
   });

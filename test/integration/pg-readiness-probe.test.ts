@@ -6,6 +6,7 @@ import net from 'node:net';
 import { trackPgPool } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { collect, TestResources } from '../support/pg-test-kit.js';
+import { closedPort, listenOnLoopback } from '../support/loopback-server.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -15,15 +16,6 @@ before(async () => {
 });
 afterEach(() => res.closeAll());
 after(() => db?.drop());
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('PoolTracker.probe on pg', () => {
   test('pings through the pool without recording a lease, and returns the connection', async () => {
@@ -90,8 +82,7 @@ describe('PoolTracker.probe on pg', () => {
   test('a server that accepts but never answers times out as unreachable', async () => {
     const sockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as net.AddressInfo;
+    const { port, close } = await listenOnLoopback(silent);
     try {
       const inspector = res.inspector();
       const pool = res.pool(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
@@ -102,7 +93,7 @@ describe('PoolTracker.probe on pg', () => {
       assert.equal(report.error, 'the database did not answer within 200 ms');
     } finally {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await close();
     }
   });
 

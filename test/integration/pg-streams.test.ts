@@ -10,12 +10,12 @@ import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import QueryStream from 'pg-query-stream';
 import type { Inspector } from '../../src/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
 import { isAt, nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
   assertNoDetections,
-  ITEMS_TABLE_SQL,
+  createItemsDatabase,
   type ItemRow,
   ORM_OWNER,
   onlyHolder,
@@ -32,10 +32,7 @@ const SELECT_SQL = 'SELECT label, n FROM items WHERE run = $1 ORDER BY label';
 const INSERT_SQL = "INSERT INTO items (run, label, n) SELECT $1, 'r' || lpad(g::text, 2, '0'), g FROM generate_series(1, $2::int) g RETURNING label, n";
 
 before(async () => {
-  db = await createTestDatabase('pg_streams');
-  const setup = await res.client(db.url);
-  await setup.query(ITEMS_TABLE_SQL);
-  await res.closeAll();
+  db = await createItemsDatabase('pg_streams', res);
 });
 afterEach(() => res.closeAll());
 after(() => db?.drop());
@@ -341,7 +338,7 @@ describe('cursors and streams together', () => {
     await seed(bare, 'many-bare');
     const expected = await concurrentWork(bare, 'many-bare');
 
-    const tracked = trackedOrmPool(res, db.url, 5);
+    const tracked = trackedOrmPool(res, db.url, 5, { stackCapture: 'always' }); // every lease's site is checked: no sampling
     await seed(tracked.pool, 'many-tracked');
     await warmUp(tracked, 5);
     const sites = new SiteRecorder(tracked);

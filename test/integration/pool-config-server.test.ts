@@ -4,12 +4,12 @@
 // pg.Pool accepts as is.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { checkServerCapacity, SERVER_CAPACITY_APPLICATION_NAME } from '../../src/config/server-capacity-check.js';
 import { loadPoolConfig } from '../../src/config/pool-config.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources } from '../support/pg-test-kit.js';
+import { closedPort } from '../support/loopback-server.js';
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -146,13 +146,3 @@ describe('loadPoolConfig on a real pg.Pool', () => {
     }
   });
 });
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address !== null && typeof address === 'object');
-  return address.port;
-}

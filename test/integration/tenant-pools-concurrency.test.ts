@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TenantTestKit } from '../support/tenant-test-kit.js';
 import { eventually } from '../support/pg-test-kit.js';
-import { TenantPoolError } from '../../src/errors.js';
+import { TenantCapacityWatch } from '../support/tenant-capacity-watch.js';
 
 // ---- harness (each tenant-pools file has its own prefix, so the files can run in parallel) ----------------------
 
@@ -21,21 +21,6 @@ const tenantDatabases = kit.tenantDatabases.bind(kit);
 
 
 
-
-/** Retries while the tenant limits refuse (every pool busy): what a caller does with LIMIT_REACHED/BUDGET_EXHAUSTED. */
-async function retryWhileBusy<T>(fn: () => Promise<T>, counter: { refusals: number }): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await fn();
-    } catch (error) {
-      const code = error instanceof TenantPoolError ? error.code : undefined;
-      const busy = code === 'POOLSCOPE_ERR_TENANT_LIMIT_REACHED' || code === 'POOLSCOPE_ERR_TENANT_BUDGET_EXHAUSTED';
-      if (!busy || attempt >= 200) throw error;
-      counter.refusals += 1;
-      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-    }
-  }
-}
 
 before(async () => {
   await kit.setup();
@@ -52,6 +37,7 @@ describe('TenantPools under concurrency', () => {
     const tenants = tenantPools({ perTenantMax: 1, maxTenantPools: 30, connectionBudget: 30, systemPoolMax: 3 });
     const ids = Array.from({ length: 50 }, (_, i) => `t${String(i).padStart(2, '0')}`);
     const counter = { refusals: 0 };
+    const watch = new TenantCapacityWatch(tenants);
     let maxBudgetUsed = 0;
     let maxConnections = 0;
     const sampler = setInterval(() => {
@@ -65,7 +51,7 @@ describe('TenantPools under concurrency', () => {
         ids.map(async (id) => {
           const created = await tenants.ensureDatabase(id);
           assert.equal(created.changed, true);
-          const { rows } = await retryWhileBusy(() => tenants.query<{ db: string }>(id, 'SELECT current_database() AS db'), counter);
+          const { rows } = await watch.retryWhileBusy(() => tenants.query<{ db: string }>(id, 'SELECT current_database() AS db'), counter);
           return rows[0]?.db ?? '';
         }),
       );
@@ -95,8 +81,7 @@ describe('TenantPools under concurrency', () => {
     let sampling = true;
     const serverSampler = (async () => {
       while (sampling) {
-        serverPeak = Math.max(serverPeak, await sessionsOf(database));
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        serverPeak = Math.max(serverPeak, await sessionsOf(database)); // back to back: each sample is a round trip
       }
     })();
     const results = await Promise.all(

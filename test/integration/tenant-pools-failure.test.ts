@@ -5,11 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import pg from 'pg';
 import type { TestDatabase } from '../support/test-database.js';
 import { isTenantError, TenantTestKit } from '../support/tenant-test-kit.js';
 import { eventually } from '../support/pg-test-kit.js';
+import { eventOnce, listenTo } from '../support/wait-for.js';
+import { closedPort } from '../support/loopback-server.js';
 import { TenantPoolError } from '../../src/errors.js';
 import type { TenantPoolEvent } from '../../src/tenants/tenant-pool-events.js';
 
@@ -48,15 +49,6 @@ async function terminateSessions(database: string): Promise<number> {
     database,
   ]);
   return result.rowCount ?? 0;
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('TenantPools failures', () => {
@@ -121,7 +113,9 @@ describe('TenantPools failures', () => {
     const running = new Promise<void>((resolve) => {
       started = resolve;
     });
+    let ended!: Promise<void>;
     const work = tenants.withClient('term_busy', async (client) => {
+      ended = eventOnce(listenTo(client, 'end'), 'the terminated client to end').then(() => undefined);
       pid = ((await client.query('SELECT pg_backend_pid() AS pid')) as pg.QueryResult<{ pid: number }>).rows[0]?.pid ?? 0;
       started();
       await gate;
@@ -130,7 +124,7 @@ describe('TenantPools failures', () => {
     try {
       await running;
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the termination arrive (not a timing assertion)
+      await ended; // the termination has reached the client: its connection ended
     } finally {
       releaseGate();
     }

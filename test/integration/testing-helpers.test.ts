@@ -177,12 +177,25 @@ describe('assertNoLeakedConnections', () => {
     const { pool } = await pools.create({ name: 'main' });
     const late = await pool.connect();
     const raw = await rawClient(pools.applicationNameOf('main'));
-    setTimeout(() => {
-      late.release();
-      void raw.end();
-    }, 50);
+    // Both are let go once the check has looked at the server and seen them, so it has to wait and look again.
+    const server = new pg.Client({ connectionString: db.url });
+    let seen = false;
+    const watched = {
+      connect: () => server.connect(),
+      end: () => server.end(),
+      query: async (text: string, values?: unknown[]) => {
+        const result = await server.query(text, values);
+        if (!seen && /pg_stat_activity/.test(text)) {
+          seen = true;
+          late.release();
+          void raw.end();
+        }
+        return result;
+      },
+    };
     // The bound is generous: the check ends as soon as both are gone (no timing assertion).
-    await assertNoLeakedConnections({ pools, graceMillis: 15_000 });
+    await assertNoLeakedConnections({ pools, client: watched, graceMillis: 15_000 });
+    assert.ok(seen, 'the check looked at the server while the connections were still out');
     assert.equal(pool.idleCount, 1);
   });
 

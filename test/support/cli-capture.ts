@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/cli-command.js';
+import { eventOnce, listenTo } from './wait-for.js';
 
 /** A writable that keeps what is written; `isTTY` can be set to play a terminal. */
 export class Capture extends Writable {
@@ -12,9 +13,18 @@ export class Capture extends Writable {
   override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.chunks.push(String(chunk));
     callback();
+    this.emit('written');
   }
   get text(): string {
     return this.chunks.join('');
+  }
+  /** Resolves once what was written includes `text`; rejects after the bound, showing what was written so far. */
+  async untilIncludes(text: string, timeoutMillis = 15_000): Promise<void> {
+    if (this.text.includes(text)) return;
+    await eventOnce(listenTo(this, 'written'), () => `${JSON.stringify(text)} in the output:\n${this.text}`, {
+      timeoutMillis,
+      accept: () => this.text.includes(text),
+    });
   }
 }
 

@@ -3,7 +3,8 @@
  * child unref'ed (a test file that forgets drop() still ends), plus signal handling: on SIGINT/SIGTERM/SIGHUP every
  * server this process started is stopped before the process exits the way the signal would have.
  */
-import { EMBEDDED_STOP_TIMEOUT_MILLIS, startEmbeddedServer as startProvisioned, withTimeout } from '../../src/provisioning/embedded-server.js';
+import { EMBEDDED_STOP_TIMEOUT_MILLIS, startEmbeddedServer as startProvisioned } from '../../src/provisioning/embedded-server.js';
+import { withTimeout } from '../../src/provisioning/embedded-server-process.js';
 import type { EmbeddedServer } from '../../src/provisioning/embedded-server.js';
 
 export type { EmbeddedServer };

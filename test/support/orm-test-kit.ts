@@ -9,6 +9,7 @@ import type { Inspector, LeakSuspectedEvent, LeaseSnapshot, PoolscopeEventType, 
 import { trackPgPool } from '../../src/index.js';
 import type { TestContext } from 'node:test';
 import { isAt, siteOf, type TestResources } from './pg-test-kit.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** The owner every test runs its work as (`inspector.runAs(ORM_OWNER, ...)`). */
 export const ORM_OWNER = 'job orm-test';
@@ -16,6 +17,15 @@ export const ORM_OWNER = 'job orm-test';
 /** One table for every library: `run` keeps each test's rows (and the tracked and untracked pools') apart. */
 export const ITEMS_TABLE_SQL =
   'CREATE TABLE items (id serial PRIMARY KEY, run text NOT NULL, label text NOT NULL, n integer NOT NULL)';
+
+/** The file's own test database, with the `items` table created (through `res`, closed again). */
+export async function createItemsDatabase(label: string, res: TestResources): Promise<TestDatabase> {
+  const db = await createTestDatabase(label);
+  const setup = await res.client(db.url);
+  await setup.query(ITEMS_TABLE_SQL);
+  await res.closeAll();
+  return db;
+}
 
 /** A row as the tests compare it: what a user reads back, without the serial id or the run tag. */
 export interface ItemRow {

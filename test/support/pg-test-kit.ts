@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Inspector, InspectorOptions, PoolscopeEventOf, PoolscopeEventType } from '../../src/index.js';
 import { Inspector as InspectorClass } from '../../src/index.js';
+import { eventOnce } from './wait-for.js';
+
+export { eventually } from './wait-for.js';
 
 /** Everything a test created, closed by `closeAll()` in afterEach. */
 export class TestResources {
@@ -77,17 +80,7 @@ export function nextEvent<T extends PoolscopeEventType>(
   type: T,
   timeoutMillis = 15_000,
 ): Promise<PoolscopeEventOf<T>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${type} event within ${timeoutMillis} ms`));
-    }, timeoutMillis);
-    const off = inspector.on(type, (event) => {
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
+  return eventOnce((listener: (event: PoolscopeEventOf<T>) => void) => inspector.on(type, listener), `a ${type} event`, { timeoutMillis });
 }
 
 /** The path of a test module relative to the working directory (as poolscope reports locations). */
@@ -108,15 +101,7 @@ export function isAt(location: string | null | undefined, site: string): boolean
   return typeof location === 'string' && location.startsWith(`${site}:`);
 }
 
+/** A fixed wait: only where the wait itself is the subject and there is no event to wait for (say why where used). */
 export function sleep(millis: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, millis));
-}
-
-/** Polls `predicate` until true (bounded); for states the server reaches asynchronously. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMillis = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMillis;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(20);
-  }
 }

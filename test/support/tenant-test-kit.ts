@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { TenantPoolError } from '../../src/errors.js';
+import { dropDatabase } from '../../src/postgres/database-drop.js';
 import { TenantPools } from '../../src/tenants/tenant-pools.js';
 import type { TenantPoolsOptions } from '../../src/tenants/tenant-pools-config.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -94,7 +95,7 @@ export class TenantTestKit {
 
   async dropTenantDatabases(): Promise<void> {
     for (const name of await this.tenantDatabases()) {
-      await this.admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+      await dropDatabase(this.admin, name);
     }
   }
 }

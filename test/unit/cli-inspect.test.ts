@@ -4,12 +4,11 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DistributionSnapshot } from '../../src/core/histogram.js';
 import type { LeaseSnapshot } from '../../src/core/lease.js';
 import type { InspectorSnapshot, PoolSnapshot } from '../../src/core/pool-snapshot.js';
-import type { PoolCounters, PoolStats } from '../../src/core/pool-stats.js';
+import type { PoolStats } from '../../src/core/pool-stats.js';
 import { formatRecommendation, type Recommendation } from '../../src/core/recommendations.js';
 import type { PoolApiView, PoolListReport } from '../../src/http/pool-api-routes.js';
 import type { RecommendationsReport } from '../../src/http/recommendations-route.js';
@@ -27,28 +26,14 @@ import {
 import { colorEnabled, stripAnsi } from '../../src/cli/terminal-style.js';
 import { STRESS_FLAGS } from '../../src/cli/stress-options.js';
 import { Capture, runCliCaptured } from '../support/cli-capture.js';
+import { closedPort, listenOnLoopback } from '../support/loopback-server.js';
+import { poolStatsFixture, type PoolStatsOverrides } from '../support/pool-stats-fixture.js';
 
 // ---- fixtures ---------------------------------------------------------------------------------------------------
 
 const T0 = '2026-01-20T10:30:00.000Z';
-const EMPTY: DistributionSnapshot = {
-  count: 0, sumMillis: 0, minMillis: 0, maxMillis: 0, meanMillis: 0, p50Millis: 0, p90Millis: 0, p95Millis: 0, p99Millis: 0,
-};
-const ZERO: PoolCounters = {
-  acquires: 0, releases: 0, creates: 0, removes: 0, errors: 0, timeouts: 0, leaksSuspected: 0, dirtyReleases: 0,
-  doubleReleases: 0, foreignReleases: 0, releasesInFlight: 0, ownerEndedHolding: 0, queries: 0, queryErrors: 0,
-  saturationSnapshots: 0,
-};
-
-function stats(over: Partial<Omit<PoolStats, 'counters'>> & { counters?: Partial<PoolCounters> } = {}): PoolStats {
-  const { counters, ...rest } = over;
-  const used = rest.used ?? 0;
-  const max = rest.max ?? 10;
-  return {
-    poolName: 'main', timestamp: T0, total: used, idle: 0, used, pending: 0, max, min: 0,
-    utilizationPercent: Math.round((used / max) * 100), level: 'normal', expectFull: false,
-    waitTime: EMPTY, useTime: EMPTY, createTime: EMPTY, ...rest, counters: { ...ZERO, ...counters },
-  };
+function stats(over: PoolStatsOverrides = {}): PoolStats {
+  return poolStatsFixture({ timestamp: T0, ...over });
 }
 
 function view(s: PoolStats): PoolApiView {
@@ -180,16 +165,19 @@ describe('parseInspectArgs', () => {
 // ---- markers and the critical verdict ---------------------------------------------------------------------------
 
 describe('utilization markers', () => {
-  test('LOW < 60 <= GOOD <= 80 < HIGH <= 90 < CRITICAL', () => {
-    const cases: [number, string][] = [
-      [0, 'LOW'], [59, 'LOW'], [60, 'GOOD'], [80, 'GOOD'], [81, 'HIGH'], [90, 'HIGH'], [91, 'CRITICAL'], [100, 'CRITICAL'],
+  test('the marker is the level: LOW/GOOD normal (below/from 60%), HIGH warning, CRITICAL critical', () => {
+    const cases: [Partial<PoolStats>, string][] = [
+      [{ used: 0 }, 'LOW'], [{ used: 59, max: 100 }, 'LOW'], [{ used: 60, max: 100 }, 'GOOD'], [{ used: 79, max: 100 }, 'GOOD'],
+      [{ used: 80, max: 100, level: 'warning' }, 'HIGH'], [{ used: 1, max: 10, pending: 2, level: 'warning' }, 'HIGH'],
+      [{ used: 9, max: 10, level: 'critical' }, 'CRITICAL'], [{ used: 91, max: 100, level: 'warning' }, 'CRITICAL'],
+      [{ used: 10, max: 10, expectFull: true }, 'GOOD'], [{ used: 10, max: 10, pending: 1, level: 'warning', expectFull: true }, 'HIGH'],
     ];
-    assert.deepEqual(cases.map(([percent]) => [percent, utilizationMarker(percent)]), cases);
+    assert.deepEqual(cases.map(([over]) => [over, utilizationMarker(stats(over))]), cases);
   });
 
   test('critical: level critical or over 90%, never for an expectFull pool', () => {
     assert.equal(isPoolCritical(stats({ used: 8, max: 10, level: 'warning' })), false);
-    assert.equal(isPoolCritical(stats({ used: 9, max: 10, level: 'critical' })), true, 'level critical at 90% (marker HIGH)');
+    assert.equal(isPoolCritical(stats({ used: 9, max: 10, level: 'critical' })), true, 'level critical at 90%');
     assert.equal(isPoolCritical(stats({ used: 91, max: 100, level: 'warning' })), true, 'over 90% with a higher criticalPercent');
     assert.equal(isPoolCritical(stats({ used: 10, max: 10, level: 'normal', expectFull: true })), false);
     assert.equal(isPoolCritical(stats({ used: 10, max: 10, level: 'warning', expectFull: true, pending: 2 })), false);
@@ -264,7 +252,7 @@ describe('rendering fixed API bodies', () => {
     assert.equal(report.critical, true);
     const plain = renderInspectText(report, { color: false });
     assert.match(plain, /^Pool hot \(pg\) {2}\[CRITICAL\] 100% in use {2}level critical$/m);
-    assert.match(plain, /^Pool listen \(pg\) {2}\[CRITICAL\] 100% in use {2}level normal {2}expectFull: full by design, not judged$/m);
+    assert.match(plain, /^Pool listen \(pg\) {2}\[GOOD\] 100% in use {2}level normal {2}expectFull: full by design, not judged$/m);
     assert.match(plain, /^Critical: hot \(exit code 1\)\.$/m);
     const colored = renderInspectText(report, { color: true });
     assert.ok(colored.includes('\u001b[31m[CRITICAL]\u001b[0m'), 'CRITICAL in red');
@@ -339,6 +327,7 @@ interface Answer {
 describe('inspect against a local API server', () => {
   let server: Server;
   let base: string;
+  let closeServer: () => Promise<void>;
   let answers: Map<string, Answer>;
   let seen: { url: string; authorization: string | undefined }[];
 
@@ -350,15 +339,11 @@ describe('inspect against a local API server', () => {
       res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json; charset=utf-8' });
       res.end(text);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const started = await listenOnLoopback(server);
+    base = started.url;
+    closeServer = started.close;
   });
-  after(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  });
+  after(() => closeServer());
   beforeEach(() => {
     seen = [];
     answers = new Map([['/api/pools', { status: 200, body: poolList }]]);
@@ -415,11 +400,11 @@ describe('inspect against a local API server', () => {
     ]);
   });
 
-  test('exit 1 when a pool is critical (level critical at 90%, marker HIGH), not for a full expectFull pool', async () => {
+  test('exit 1 when a pool is critical (level critical at 90%, marker CRITICAL), not for a full expectFull pool', async () => {
     answers.set('/api/pools', { status: 200, body: { timestamp: T0, pools: [view(stats({ used: 9, max: 10, level: 'critical' }))] } });
     const critical = await cli(['inspect', '--url', base]);
     assert.equal(critical.code, 1);
-    assert.match(critical.stdout, /\[HIGH\] 90% in use {2}level critical/);
+    assert.match(critical.stdout, /\[CRITICAL\] 90% in use {2}level critical/);
     assert.match(critical.stdout, /^Critical: main \(exit code 1\)\.$/m);
     const json = await cli(['inspect', '--url', base, '--format', 'json']);
     assert.equal(json.code, 1);
@@ -459,10 +444,7 @@ describe('inspect against a local API server', () => {
   });
 
   test('exit 3 when nothing listens', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await closedPort();
     const run = await cli(['inspect', '--url', `http://127.0.0.1:${port}`]);
     assert.equal(run.code, 3);
     assert.match(run.stderr, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}/api/pools: .*ECONNREFUSED`));

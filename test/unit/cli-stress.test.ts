@@ -4,7 +4,6 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CliUsageError } from '../../src/cli/cli-command.js';
 import { stressCommand } from '../../src/cli/commands/stress-command.js';
 import { percentile, summarizeLatencies } from '../../src/cli/latency-summary.js';
@@ -19,6 +18,7 @@ import {
 } from '../../src/cli/stress-report.js';
 import type { ReadyzReport } from '../../src/http/readyz-route.js';
 import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
+import { listenOnLoopback } from '../support/loopback-server.js';
 
 
 
@@ -214,6 +214,7 @@ describe('summary and text of fixed waves', () => {
 describe('stress against a local server', () => {
   let server: Server;
   let base: string;
+  let closeServer: () => Promise<void>;
   /** Requests to /work, in arrival order. */
   let work: { authorization: string | undefined }[];
   let healthReads: number;
@@ -248,15 +249,11 @@ describe('stress against a local server', () => {
       res.writeHead(404);
       res.end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const started = await listenOnLoopback(server);
+    base = started.url;
+    closeServer = started.close;
   });
-  after(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  });
+  after(() => closeServer());
   beforeEach(() => {
     work = [];
     healthReads = 0;

@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEMO_ENDPOINTS, plantedSites } from '../../src/demo/demo-app.js';
-import { loadEmbeddedPostgres } from '../../src/provisioning/embedded-server.js';
-import { DEMO_DEFAULTS, demoBurst, demoWaveMix } from '../../src/demo/demo-scenarios.js';
+import { DEMO_ENDPOINTS } from '../../src/cli/demo/demo-endpoints.js';
+import { plantedSites } from '../../src/cli/demo/demo-leak-sites.js';
+import { loadEmbeddedPostgres } from '../../src/provisioning/embedded-postgres-loader.js';
+import { DEMO_DEFAULTS, demoBurst, demoWaveMix } from '../../src/cli/demo/demo-scenarios.js';
 import { parseDemoArgs } from '../../src/cli/commands/demo-command.js';
 import { CliUsageError } from '../../src/cli/cli-command.js';
 
@@ -49,13 +50,13 @@ test('the burst queues callers: more slow requests than the pool has connections
 });
 
 test('each leaky endpoint has its marker on exactly one line of the demo source, and plantedSites finds it', () => {
-  const file = fileURLToPath(new URL('../../src/demo/demo-app.ts', import.meta.url));
+  const file = fileURLToPath(new URL('../../src/cli/demo/demo-leak-sites.ts', import.meta.url));
   const lines = readFileSync(file, 'utf8').split('\n');
   const sites = plantedSites();
   for (const endpoint of DEMO_ENDPOINTS.filter((candidate) => candidate.kind === 'leaky')) {
     const marked = lines.flatMap((line, index) => (line.trimEnd().endsWith(`// ${endpoint.marker}`) ? [index + 1] : []));
     assert.equal(marked.length, 1, `${endpoint.marker} marks one line`);
-    assert.equal(sites.find((site) => site.endpoint === endpoint)?.site, `src/demo/demo-app.ts:${marked[0]}`);
+    assert.equal(sites.find((site) => site.endpoint === endpoint)?.site, `src/cli/demo/demo-leak-sites.ts:${marked[0]}`);
   }
 });
 

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OptionsError } from '../../src/errors.js';
 import type { PoolStats } from '../../src/core/pool-stats.js';
-import type { DistributionSnapshot } from '../../src/core/histogram.js';
 import { bucketUpperBoundMillis } from '../../src/core/histogram.js';
+import { EMPTY_DISTRIBUTION } from '../support/pool-stats-fixture.js';
 import {
   DEFAULT_DURATION_BUCKETS_SECONDS,
   METRIC_CATALOG,
@@ -100,17 +100,7 @@ describe('METRIC_CATALOG', () => {
   });
 
   test('each metric reads its own field of PoolStats', () => {
-    const distribution: DistributionSnapshot = {
-      count: 0,
-      sumMillis: 0,
-      minMillis: 0,
-      maxMillis: 0,
-      meanMillis: 0,
-      p50Millis: 0,
-      p90Millis: 0,
-      p95Millis: 0,
-      p99Millis: 0,
-    };
+    const distribution = EMPTY_DISTRIBUTION;
     // Every field a distinct value, so a metric reading the wrong one shows.
     const stats: PoolStats = {
       poolName: 'p',

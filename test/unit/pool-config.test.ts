@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PoolConfig as PgPoolConfig } from 'pg';
 import { PoolConfigError } from '../../src/errors.js';
-import type { PoolscopeLogger } from '../../src/exporters/stats-logger.js';
+import { recordingLogger, type LoggedLine } from '../support/recording-logger.js';
 import {
   POOL_CONFIG_DEFAULTS,
   loadPoolConfig,
@@ -43,19 +43,6 @@ async function rejectsWithConfigError(promise: Promise<unknown>): Promise<PoolCo
     return error;
   }
   assert.fail('expected a rejection');
-}
-
-interface Line {
-  level: 'info' | 'warn';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-function recordingLogger(lines: Line[]): PoolscopeLogger {
-  return {
-    info: (fields, message) => lines.push({ level: 'info', fields: fields as Record<string, unknown>, message }),
-    warn: (fields, message) => lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message }),
-  };
 }
 
 describe('defaults per NODE_ENV (seed 004 table)', () => {
@@ -272,7 +259,7 @@ describe('errors: PoolConfigError naming the variable and its value', () => {
   });
 
   test('a config that fails is never half-returned: nothing is logged', () => {
-    const lines: Line[] = [];
+    const lines: LoggedLine[] = [];
     configError(() => loadPoolConfigReport({ env: { DATABASE_POOL_MAX: 'x' }, logger: recordingLogger(lines) }));
     assert.deepEqual(lines, []);
   });
@@ -302,7 +289,7 @@ describe('warnings', () => {
   });
 
   test('warnings go to the logger at warn, after the startup line at info', () => {
-    const lines: Line[] = [];
+    const lines: LoggedLine[] = [];
     loadPoolConfigReport({ env: { NODE_ENV: 'qa', DATABASE_POOL_MIN: '60', DATABASE_POOL_MAX: '150' }, logger: recordingLogger(lines) });
     assert.deepEqual(
       lines.map((l) => [l.level, l.fields.code]),
@@ -362,7 +349,7 @@ describe('startup log line', () => {
   });
 
   test('with a logger, loadPoolConfig logs the line once at info and nothing else when all is well', () => {
-    const lines: Line[] = [];
+    const lines: LoggedLine[] = [];
     loadPoolConfig({ env: { DATABASE_URL: 'postgres://app:s3cret@db/app' }, logger: recordingLogger(lines) });
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.level, 'info');
@@ -413,7 +400,7 @@ describe('validatePoolConfig (configs given in code)', () => {
   });
 
   test('warnings are returned and logged, with the field names', () => {
-    const lines: Line[] = [];
+    const lines: LoggedLine[] = [];
     const warnings = validatePoolConfig({ min: 51, max: 101 }, { logger: recordingLogger(lines) });
     assert.deepEqual(
       warnings.map((w) => [w.code, w.variable, w.value]),
@@ -553,7 +540,7 @@ describe('server capacity arithmetic (no server: a fake queryable)', () => {
   });
 
   test('the warning goes to the logger; the given client is only queried, with the one statement', async () => {
-    const lines: Line[] = [];
+    const lines: LoggedLine[] = [];
     const queries: string[] = [];
     await checkServerCapacity({ client: fakeServer(pg15, queries), max: 50, expectedInstances: 2, logger: recordingLogger(lines) });
     assert.equal(queries.length, 1);

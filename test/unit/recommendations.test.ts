@@ -6,30 +6,11 @@ import {
   type PoolRecommendationInput,
   type Recommendation,
 } from '../../src/core/recommendations.js';
-import type { PoolCounters, PoolStats } from '../../src/core/pool-stats.js';
 import type { PoolHistoryPoint } from '../../src/core/pool-history.js';
 import type { LeaseSnapshot } from '../../src/core/lease.js';
-import type { DistributionSnapshot } from '../../src/core/histogram.js';
+import { poolStatsFixture } from '../support/pool-stats-fixture.js';
 
-const EMPTY: DistributionSnapshot = {
-  count: 0, sumMillis: 0, minMillis: 0, maxMillis: 0, meanMillis: 0, p50Millis: 0, p90Millis: 0, p95Millis: 0, p99Millis: 0,
-};
-const ZERO: PoolCounters = {
-  acquires: 0, releases: 0, creates: 0, removes: 0, errors: 0, timeouts: 0, leaksSuspected: 0, dirtyReleases: 0,
-  doubleReleases: 0, foreignReleases: 0, releasesInFlight: 0, ownerEndedHolding: 0, queries: 0, queryErrors: 0,
-  saturationSnapshots: 0,
-};
-
-function stats(over: Partial<Omit<PoolStats, 'counters'>> & { counters?: Partial<PoolCounters> } = {}): PoolStats {
-  const { counters, ...rest } = over;
-  const used = rest.used ?? 0;
-  const max = rest.max ?? 10;
-  return {
-    poolName: 'main', timestamp: '2026-01-01T00:00:00.000Z', total: used, idle: 0, used, pending: 0, max, min: 0,
-    utilizationPercent: Math.round((used / max) * 100), level: 'normal', expectFull: false,
-    waitTime: EMPTY, useTime: EMPTY, createTime: EMPTY, ...rest, counters: { ...ZERO, ...counters },
-  };
-}
+const stats = poolStatsFixture;
 
 function point(over: Partial<PoolHistoryPoint>): PoolHistoryPoint {
   const used = over.used ?? 0;

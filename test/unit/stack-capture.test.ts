@@ -268,6 +268,22 @@ describe('the first frame of the user\'s code', () => {
     assert.equal(formatted.frames.length, 2, 'the helper frame stays in the stack');
   });
 
+  test('applicationFrames patterns make hidden or node_modules frames the application\'s code', () => {
+    const poolscopeDir = path.resolve(path.dirname(THIS_FILE), '..', '..', 'src', 'cli', 'demo');
+    const stack = [
+      'Error',
+      `    at exportOrders (${path.join(poolscopeDir, 'demo-leak-sites.ts')}:7:7)`,
+      '    at vendored (/app/node_modules/app-core/x.js:3:3)',
+      '    at route (/app/src/route.ts:2:2)',
+    ].join('\n');
+    assert.equal(formatStack({ stack }).location, '/app/src/route.ts:2:2', "poolscope's own folder is hidden by default");
+    const escaped = poolscopeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const own = formatStack({ stack }, { application: [new RegExp(escaped)] });
+    assert.equal(own.location, `${path.relative(process.cwd(), poolscopeDir)}${path.sep}demo-leak-sites.ts:7:7`);
+    const vendored = formatStack({ stack }, { application: [/node_modules[\\/]app-core[\\/]/] });
+    assert.equal(vendored.location, '/app/node_modules/app-core/x.js:3:3');
+  });
+
   test('`keep` frames are kept from the site on, after up to 3 library frames before it', () => {
     const lines = ['Error'];
     for (let i = 0; i < 10; i++) lines.push(`    at lib${i} (/app/node_modules/orm/x.js:${i + 1}:1)`);

@@ -6,25 +6,13 @@ import { StatsLogger, type PoolscopeLogger } from '../../src/exporters/stats-log
 import { OptionsError } from '../../src/errors.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter } from '../support/fake-pool-adapter.js';
-
-interface Line {
-  level: 'info' | 'warn';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-function recordingLogger(lines: Line[]): PoolscopeLogger {
-  return {
-    info: (fields, message) => lines.push({ level: 'info', fields: fields as Record<string, unknown>, message }),
-    warn: (fields, message) => lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message }),
-  };
-}
+import { recordingLogger, type LoggedLine } from '../support/recording-logger.js';
 
 function setup(t: TestContext) {
   const errors: unknown[] = [];
   const inspector = new Inspector({ clock: new FakeClock(), historyIntervalMillis: 0, alerts: false, onError: (e) => errors.push(e) });
   t.after(() => inspector.close());
-  const lines: Line[] = [];
+  const lines: LoggedLine[] = [];
   return { inspector, errors, lines, logger: recordingLogger(lines) };
 }
 
@@ -109,17 +97,22 @@ describe('StatsLogger', () => {
     assert.equal(errors.length, 2);
   });
 
-  test('logs on its interval with an unref timer, stops on close()', async (t) => {
+  test('logs on its interval with an unref timer, stops on close()', (t) => {
     const { inspector, lines, logger } = setup(t);
     inspector.registerPool(new FakePoolAdapter(), { name: 'a' });
+    t.mock.timers.enable({ apis: ['setInterval'] });
     const statsLogger = new StatsLogger(inspector, { logger, intervalMillis: 5 });
     t.after(() => statsLogger.close());
-    while (lines.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    t.mock.timers.tick(4);
+    assert.equal(lines.length, 0, 'nothing before the first interval');
+    t.mock.timers.tick(1);
+    assert.equal(lines.length, 1);
+    t.mock.timers.tick(5);
+    assert.equal(lines.length, 2);
     statsLogger.close();
     statsLogger.close();
-    const count = lines.length;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    assert.equal(lines.length, count, 'no line after close()');
+    t.mock.timers.tick(50);
+    assert.equal(lines.length, 2, 'no line after close()');
   });
 
   test('bad options are refused with the option named', (t) => {

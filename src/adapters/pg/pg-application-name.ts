@@ -104,3 +104,32 @@ function applicationNamePart(text: string): string {
   const part = text.trim().replace(/[^\x20-\x2e\x30-\x7e]/g, '_');
   return part === '' ? '_' : part;
 }
+
+/** The application_name poolscope set on a pool's options, and what was there before (to put it back). */
+export interface ConnectionNaming {
+  readonly name: string;
+  readonly hadOwn: boolean;
+  readonly previous: unknown;
+}
+
+/**
+ * Sets `options.application_name` to `name` for the connections the pool opens from now on, unless the pool's
+ * config names them: its application_name (options or connection string) always wins; PGAPPNAME and
+ * fallback_application_name win unless `explicit` (a name the user gave poolscope). Returns what to undo, if set.
+ */
+export function nameConnections(options: PgPoolOptionsView, name: string, explicit: boolean): ConnectionNaming | undefined {
+  const current = pgApplicationNameOf(options);
+  if (!current.settable || current.source === 'config' || current.source === 'connection-string') return undefined;
+  if (!explicit && current.source !== undefined) return undefined;
+  const naming = { name, hadOwn: Object.hasOwn(options, 'application_name'), previous: options.application_name };
+  options.application_name = name;
+  return naming;
+}
+
+/** Puts back what was there before nameConnections, unless someone changed the name since. */
+export function unnameConnections(options: PgPoolOptionsView, naming: ConnectionNaming): void {
+  if (options.application_name !== naming.name) return;
+  const writable = options as Record<string, unknown>;
+  if (naming.hadOwn) writable.application_name = naming.previous;
+  else delete writable.application_name;
+}

@@ -4,7 +4,7 @@ import { choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
-import { PoolscopeError } from '../../errors.js';
+import { PoolscopeError, messageOf } from '../../errors.js';
 import { formatMillis } from '../../core/format-millis.js';
 
 /**
@@ -127,7 +127,7 @@ export const dbCommand: CliCommand = {
       report = await readServerActivity(url, { applicationName: options.applicationName, database: options.database, signal: io.signal });
     } catch (error) {
       if (io.signal.aborted) return EXIT_CODES.interrupted;
-      io.stderr.write(`poolscope db: cannot read pg_stat_activity at ${maskConnectionString(url)}: ${messageOf(error)}\n`);
+      io.stderr.write(`poolscope db: cannot read pg_stat_activity at ${maskConnectionString(url)}: ${messageWithCause(error)}\n`);
       io.stderr.write('Check that the server runs and the URL is right (--database-url, or env DATABASE_URL).\n');
       return EXIT_CODES.unreachable;
     }
@@ -136,8 +136,9 @@ export const dbCommand: CliCommand = {
   },
 };
 
-function messageOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+/** The error's message, and its cause's when the message does not already say it (the driver's reason). */
+function messageWithCause(error: unknown): string {
+  if (!(error instanceof Error)) return messageOf(error);
   const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : '';
   return `${error.message}${cause}`;
 }

@@ -1,30 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { messageOf } from '../../errors.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
-import { formatRecommendation, poolRecommendationInputs, recommend } from '../../core/recommendations.js';
 import { formatMillis } from '../../core/format-millis.js';
 import { OPS_ROUTES } from '../../http/ops-handler.js';
-import type { ServerActivityReport } from '../../server/activity-inspector.js';
-import { DEMO_ENDPOINTS, DEMO_POOLS, plantedSites, startDemoApp } from '../../demo/demo-app.js';
-import type { DemoApp } from '../../demo/demo-app.js';
-import { openDemoDatabase } from '../../demo/demo-database.js';
-import type { DemoDatabase } from '../../demo/demo-database.js';
-import { DemoReportLog, checkPlantedSites, formatPlantedChecks, formatReportGroups, formatSnapshot } from '../../demo/demo-report.js';
-import { DEMO_DEFAULTS, DEMO_LIMITS, demoBurst, demoWaveMix } from '../../demo/demo-scenarios.js';
-import type { DemoRequestGroup } from '../../demo/demo-scenarios.js';
+import { startDemoApp } from '../demo/demo-app.js';
+import type { DemoApp } from '../demo/demo-app.js';
+import { openDemoDatabase } from '../demo/demo-database.js';
+import type { DemoDatabase } from '../demo/demo-database.js';
+import { DEMO_ENDPOINTS, DEMO_POOLS } from '../demo/demo-endpoints.js';
+import { printFindings } from '../demo/demo-findings.js';
+import { DemoReportLog } from '../demo/demo-report.js';
+import { DEMO_DEFAULTS, DEMO_LIMITS, demoBurst, demoWaveMix } from '../demo/demo-scenarios.js';
+import { sendWave, settle } from '../demo/demo-traffic.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { EXIT_CODES } from '../cli-command.js';
 import type { CliFlag } from '../flag-parser.js';
 import { flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
-import { parseStressArgs } from '../stress-options.js';
-import type { StressWaveReport } from '../stress-report.js';
-import { runStress } from '../stress-runner.js';
 import { colorEnabled, paint } from '../terminal-style.js';
-import { formatServerActivity, readServerActivity } from './db-command.js';
-import { inspectCommand } from './inspect-command.js';
 
 /**
  * `poolscope demo`: the README's main job. On a fresh machine: finds or starts a PostgreSQL, starts the demo app
- * (src/demo/demo-app.ts: pools `main` and `listen`, healthy, slow and leaky endpoints, ops routes), drives it with
+ * (src/cli/demo/demo-app.ts: pools `main` and `listen`, healthy, slow and leaky endpoints, ops routes), drives it with
  * the stress runner until `main` saturates, prints what poolscope found, and cleans everything up.
  */
 
@@ -90,8 +86,6 @@ export const demoCommand: CliCommand = {
   run: (args, io) => runDemo(parseDemoArgs(args), io),
 };
 
-/** How long to wait, at most, for the leak detector to report the last wave's leaks. */
-const SETTLE_EXTRA_MILLIS = 3000;
 const LEAK_THRESHOLD_MILLIS = 1500;
 const MAIN_MAX = 10;
 
@@ -153,7 +147,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
       out(`  burst: ${line}\n`);
     }
     out(`  waiting for the leak detector (threshold ${formatMillis(LEAK_THRESHOLD_MILLIS)} in this demo, 30 s by default) ...\n`);
-    await settle(app, io.signal);
+    await settle(app, LEAK_THRESHOLD_MILLIS, io.signal);
     if (io.signal.aborted) return interrupted();
 
     const allFound = await printFindings(app, db, log, io, heading);
@@ -199,113 +193,6 @@ function printUrls(app: DemoApp, out: (text: string) => void): void {
   }
 }
 
-/** Sends one wave: one stress run (one wave) per endpoint group, all at once. Returns the wave's summary line. */
-async function sendWave(app: DemoApp, groups: readonly DemoRequestGroup[], signal: AbortSignal): Promise<string> {
-  const started = performance.now();
-  const reports = await Promise.all(
-    groups.map(async (group) => {
-      const options = parseStressArgs(
-        ['--base-url', app.url, '--endpoint', group.target, '--requests', String(group.count), '--waves', '1', '--delay', '0', '--format', 'json'],
-        {},
-      );
-      const report = await runStress(options, signal);
-      return { group, wave: report.waves[0] };
-    }),
-  );
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const total = groups.reduce((sum, group) => sum + group.count, 0);
-  const parts = reports.map(({ group, wave }) => `${group.endpoint.path} ${outcomeOf(wave)}`);
-  const main = app.inspector.stats(DEMO_POOLS.main);
-  return (
-    `${total} requests in ${seconds} s: ${parts.join(', ')}\n` +
-    `      pool '${main.poolName}' now ${main.used}/${main.max} in use, ${main.pending} waiting, ` +
-    `leaks suspected ${main.counters.leaksSuspected}, acquire timeouts ${main.counters.timeouts}`
-  );
-}
-
-function outcomeOf(wave: StressWaveReport | undefined): string {
-  if (wave === undefined) return 'not sent';
-  const answers = Object.entries(wave.statuses).map(([status, count]) => `${count}x${status}`);
-  const errors = Object.entries(wave.errors).map(([reason, count]) => `${count}x${reason}`);
-  return [...answers, ...errors].join('+') || 'no answer';
-}
-
-/**
- * Waits (bounded) until every connection `main` still holds has been reported as a suspected leak: the leaks of the
- * last wave need the threshold to pass. Slow requests are finished by then (their waves were awaited).
- */
-async function settle(app: DemoApp, signal: AbortSignal): Promise<void> {
-  const deadline = performance.now() + LEAK_THRESHOLD_MILLIS + SETTLE_EXTRA_MILLIS;
-  while (!signal.aborted && performance.now() < deadline) {
-    const holders = app.inspector.snapshot(DEMO_POOLS.main).holders;
-    if (holders.every((lease) => lease.leakSuspected)) return;
-    await sleep(100, undefined, { signal }).catch(() => undefined);
-  }
-}
-
-/** Prints the findings; resolves to whether every planted misuse was reported at its line. */
-async function printFindings(app: DemoApp, db: DemoDatabase, log: DemoReportLog, io: CliIo, heading: (title: string) => void): Promise<boolean> {
-  const out = (text: string): void => {
-    io.stdout.write(text);
-  };
-  const { inspector } = app;
-
-  const snapshots = inspector.recentSnapshots(DEMO_POOLS.main);
-  // The fullest one (most connections held, then most callers waiting; the latest of equals).
-  const last = snapshots.reduce<(typeof snapshots)[number] | undefined>(
-    (best, snapshot) =>
-      best === undefined ||
-      snapshot.stats.used > best.stats.used ||
-      (snapshot.stats.used === best.stats.used && snapshot.stats.pending >= best.stats.pending)
-        ? snapshot
-        : best,
-    undefined,
-  );
-  heading(`Saturation snapshot of '${DEMO_POOLS.main}' (taken automatically at 80% in use or when callers queue)`);
-  if (last === undefined) {
-    out(`  (none: '${DEMO_POOLS.main}' never saturated; run with more --requests)\n`);
-  } else {
-    out(formatSnapshot(last));
-    out(`  the fullest of ${snapshots.length} automatic snapshot(s) kept; all at GET ${app.url}/api/snapshots\n`);
-  }
-
-  const groups = log.groups();
-  heading('Leak and misuse reports (poolscope events, grouped by kind and line)');
-  out(formatReportGroups(groups));
-  const checks = formatPlantedChecks(checkPlantedSites(plantedSites(), groups));
-  out('\n  The planted misuse, checked against the demo source:\n');
-  out(checks.text);
-
-  heading(`The database's view: poolscope db --database ${db.name}`);
-  let server: ServerActivityReport | undefined;
-  try {
-    server = await readServerActivity(db.adminUrl, { database: db.name, signal: io.signal });
-    out(formatServerActivity(server, db.adminUrl));
-  } catch (error) {
-    if (io.signal.aborted) return checks.allFound;
-    out(`  (could not read pg_stat_activity: ${messageOf(error)})\n`);
-  }
-
-  heading('Recommendations');
-  const inputs = poolRecommendationInputs(inspector);
-  const recommendations = recommend(server === undefined ? { pools: inputs } : { pools: inputs, server });
-  if (recommendations.length === 0) out('  (none)\n');
-  for (const recommendation of recommendations) out(`${indent(formatRecommendation(recommendation), '  ')}\n\n`);
-
-  heading(`poolscope inspect --url ${app.url}`);
-  const inspectCode = await inspectCommand.run(['--url', app.url], io);
-  if (inspectCode === EXIT_CODES.problem) {
-    out(`  (inspect alone would exit ${inspectCode} here, as a deploy gate should: '${DEMO_POOLS.main}' is saturated on purpose)\n`);
-  }
-
-  out(
-    checks.allFound
-      ? `\nResult: poolscope reported each of the ${checkPlantedSites(plantedSites(), groups).length} planted misuses at its line of the demo source.\n`
-      : '\nResult: a planted misuse was NOT reported at its line (see MISSED above).\n',
-  );
-  return checks.allFound;
-}
-
 function printTryHints(app: DemoApp, db: DemoDatabase, out: (text: string) => void): void {
   // The embedded server is a throw-away on 127.0.0.1: its URL is printed whole so it can be pasted.
   const adminUrl = db.kind === 'embedded' ? db.adminUrl : maskConnectionString(db.adminUrl);
@@ -323,15 +210,4 @@ function printTryHints(app: DemoApp, db: DemoDatabase, out: (text: string) => vo
       '',
     ].join('\n'),
   );
-}
-
-function indent(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((line) => prefix + line)
-    .join('\n');
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

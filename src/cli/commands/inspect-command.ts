@@ -20,7 +20,8 @@ Options:
 ${flagHelp(INSPECT_FLAGS)}
 
 Reads GET /api/pools (or /api/pools/NAME), with --detailed /api/snapshot, with --recommendations
-/api/recommendations. Markers: LOW < 60%, GOOD 60-80%, HIGH > 80%, CRITICAL > 90% of max in use.
+/api/recommendations. Markers: the pool's health level: CRITICAL when critical, HIGH at warning, and when
+normal LOW (under 60% in use) or GOOD.
 
 Exit codes: 0 ok; 1 a pool (not expectFull) is critical (level critical or over 90% in use); 2 bad usage;
 3 unreachable, HTTP error or refused (403); 130 interrupted.

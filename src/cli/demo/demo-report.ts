@@ -1,9 +1,9 @@
-import type { Inspector } from '../core/inspector.js';
-import type { LeaseSnapshot } from '../core/lease.js';
-import type { PoolSnapshot } from '../core/pool-snapshot.js';
-import type { PoolscopeEventOf } from '../core/pool-events.js';
-import { formatMillis } from '../core/format-millis.js';
-import type { PlantedSite } from './demo-app.js';
+import type { Inspector } from '../../core/inspector.js';
+import type { LeaseSnapshot } from '../../core/lease.js';
+import type { PoolSnapshot } from '../../core/pool-snapshot.js';
+import type { PoolscopeEventOf } from '../../core/pool-events.js';
+import { formatMillis } from '../../core/format-millis.js';
+import type { PlantedSite } from './demo-leak-sites.js';
 
 /**
  * What `poolscope demo` prints about what poolscope found: the misuse reports (events grouped by kind and source

@@ -9,11 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { PgUnavailableError, PoolscopeError } from '../errors.js';
-import { maskConnectionString } from '../core/connection-string-mask.js';
-import { startEmbeddedServer } from '../provisioning/embedded-server.js';
-import type { EmbeddedServer } from '../provisioning/embedded-server.js';
-import { dropScratchDatabase, quoteScratchName, scratchDatabaseUrl, serverAnswers } from '../provisioning/scratch-database.js';
+import { PoolscopeError, messageOf } from '../../errors.js';
+import { maskConnectionString } from '../../core/connection-string-mask.js';
+import { startEmbeddedServer } from '../../provisioning/embedded-server.js';
+import type { EmbeddedServer } from '../../provisioning/embedded-server.js';
+import { dropScratchDatabase, quoteScratchName, scratchDatabaseUrl, serverAnswers } from '../../provisioning/scratch-database.js';
+import { importPg, pgNamespaceOf } from '../../postgres/pg-module-loader.js';
 
 /** Where the demo's server came from. */
 export const DEMO_DATABASE_KINDS = ['env', 'local', 'embedded'] as const;
@@ -52,12 +53,7 @@ type PgModule = typeof pg;
 
 /** Loads `pg` (an optional peer dependency of poolscope; the demo needs it). */
 export async function loadPg(): Promise<PgModule> {
-  try {
-    const mod = (await import('pg')) as unknown as { default?: PgModule } & PgModule;
-    return mod.default ?? mod;
-  } catch (error) {
-    throw new PgUnavailableError('the demo', 'The demo needs the `pg` package (node-postgres): npm install pg', { cause: error });
-  }
+  return pgNamespaceOf(await importPg('the demo', 'The demo needs the `pg` package (node-postgres): npm install pg')) as PgModule;
 }
 
 /** Resolves the server (see the file comment), creates the scratch database and returns it. */
@@ -138,10 +134,6 @@ export async function listDemoDatabases(adminUrl: string): Promise<string[]> {
     );
     return result.rows.map((row) => row.datname);
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function newClient(pgModule: PgModule, connectionString: string, connectionTimeoutMillis = 10_000): pg.Client {

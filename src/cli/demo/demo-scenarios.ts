@@ -1,5 +1,5 @@
-import { DEMO_ENDPOINTS } from './demo-app.js';
-import type { DemoEndpoint } from './demo-app.js';
+import { DEMO_ENDPOINTS } from './demo-endpoints.js';
+import type { DemoEndpoint } from './demo-endpoints.js';
 
 /**
  * What `poolscope demo` sends to the demo app: waves of concurrent requests mixing healthy, slow and leaky
