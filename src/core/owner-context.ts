@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from './monotonic-clock.js';
-import type { Lease } from './lease.js';
 
 /**
  * Owners: who holds a connection (an HTTP request, a job). An owner is an AsyncLocalStorage scope; every checkout
@@ -25,6 +24,15 @@ export interface OwnerSnapshot {
   readonly ended: boolean;
 }
 
+/**
+ * What an owner keeps of each lease it holds (a Lease; structural here so that owner-context.ts and lease.ts do not
+ * import each other).
+ */
+export interface OwnerLease {
+  readonly poolName: string;
+  readonly state: string;
+}
+
 /** A live owner scope. Internal bookkeeping is mutable; read it through `OwnerSnapshot`. */
 export class Owner {
   readonly id: number;
@@ -37,7 +45,7 @@ export class Owner {
    * Leases held right now, across all pools (created on first checkout). An array, not a Set: an owner holds one
    * or two leases, and a push and a swap-remove cost less than hashing on every checkout.
    */
-  held: Lease[] | undefined = undefined;
+  held: OwnerLease[] | undefined = undefined;
 
   constructor(id: number, options: OwnerOptions, parent: Owner | undefined, startedAt: number) {
     this.id = id;

@@ -89,7 +89,8 @@ export class OwnerScopes {
   #ended(owner: Owner): void {
     const held = owner.held;
     if (held === undefined || held.length === 0 || this.#closed) return;
-    this.#checkAfterGrace([...held], owner);
+    // Trackers push only their Lease records into owner.held.
+    this.#checkAfterGrace([...held] as Lease[], owner);
   }
 
   /** Reports `leases` of the ended `owner` still held after the grace period. */
