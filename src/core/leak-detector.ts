@@ -10,8 +10,8 @@ import type { PoolState } from './pool-state.js';
  * timer), so a leak is reported between `threshold` and `threshold + interval` after the checkout.
  */
 
-/** Default leak threshold: 30 s. A checkout held that long in a request path is almost always a bug. */
-export const DEFAULT_LEAK_THRESHOLD_MILLIS = 30_000;
+/** The default threshold (30 s) lives with the other tracking defaults; re-exported here where it is looked for. */
+export { DEFAULT_LEAK_THRESHOLD_MILLIS } from './pool-tracker-options.js';
 
 /** The sweep interval for a threshold: a quarter of it, between 25 ms and 1 s. */
 export function leakSweepIntervalMillis(thresholdMillis: number): number {

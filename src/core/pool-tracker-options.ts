@@ -1,9 +1,11 @@
 import { OptionsError, PoolNameError } from '../errors.js';
-import { DEFAULT_LEAK_THRESHOLD_MILLIS } from './leak-detector.js';
 import { DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, validateThresholds } from './pool-health.js';
 import { DEFAULT_SATURATION_COOLDOWN_MILLIS, DEFAULT_SATURATION_PERCENT } from './saturation-watch.js';
 import type { StackCaptureMode } from './stack-capture.js';
 import { DEFAULT_KEPT_FRAMES, STACK_CAPTURE_MODES } from './stack-capture.js';
+
+/** Default leak threshold: 30 s. A checkout held that long in a request path is almost always a bug. */
+export const DEFAULT_LEAK_THRESHOLD_MILLIS = 30_000;
 
 /** Per-pool settings. Every field but `name` has a default; inspector-wide defaults can be set in `InspectorOptions`. */
 export interface PoolTrackingOptions {

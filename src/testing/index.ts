@@ -2,7 +2,8 @@
 // See docs/guides/testing.md.
 
 export { TestPools, createTestPool } from './test-pools.js';
-export type { TestPoolsOptions, TestPoolOptions, TestPool, TestPoolLike } from './test-pool-options.js';
+export type { TestPoolsOptions, TestPoolOptions, TestPoolLike } from './test-pool-options.js';
+export type { TestPool } from './test-pools.js';
 export { loadPgPool } from './pg-pool-loader.js';
 export type { PgPoolConstructor } from './pg-pool-loader.js';
 export { assertNoLeakedConnections } from './leaked-connections.js';

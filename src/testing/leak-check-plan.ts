@@ -2,8 +2,8 @@ import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import { ActivityInspector } from '../server/activity-inspector.js';
 import type { ActivityClientLike } from '../server/activity-inspector.js';
-import type { TestPool, TestPoolLike } from './test-pool-options.js';
-import type { TestPools } from './test-pools.js';
+import type { TestPoolLike } from './test-pool-options.js';
+import type { TestPool, TestPools } from './test-pools.js';
 
 /**
  * The options of `assertNoLeakedConnections`, checked and turned into a plan: which inspectors' leases count, which

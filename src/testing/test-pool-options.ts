@@ -3,7 +3,6 @@ import type { Inspector } from '../core/inspector.js';
 import type { PoolTrackingOptions } from '../core/pool-tracker-options.js';
 import type { PgPoolLike } from '../adapters/pg/pg-types.js';
 import type { PgPoolConstructor } from './pg-pool-loader.js';
-import type { TestPools } from './test-pools.js';
 
 /** What TestPools and createTestPool take and give: the options of a set of pools and of one pool, and a pool. */
 
@@ -41,18 +40,4 @@ export interface TestPoolOptions {
   readonly config?: Readonly<Record<string, unknown>>;
   /** trackPgPool options for this pool (over the TestPools' `tracking`). */
   readonly tracking?: Omit<PoolTrackingOptions, 'name' | 'applicationName'>;
-}
-
-/** One pool of a TestPools. */
-export interface TestPool<P extends TestPoolLike = pg.Pool> {
-  readonly pool: P;
-  /** Its name in the inspector. */
-  readonly name: string;
-  /** The application_name of its connections (unique to this TestPools). */
-  readonly applicationName: string;
-  readonly inspector: Inspector;
-  /** The TestPools it belongs to. */
-  readonly testPools: TestPools<P>;
-  /** Closes every pool of its TestPools (see `TestPools.cleanup`). Idempotent. */
-  cleanup(): Promise<void>;
 }

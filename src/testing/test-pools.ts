@@ -6,7 +6,22 @@ import { generatedApplicationName, trackPgPool } from '../adapters/pg/pg-adapter
 import { endPool } from '../postgres/pg-pool-ending.js';
 import type { PgEndablePool } from '../postgres/pg-client-shapes.js';
 import { loadPgPool } from './pg-pool-loader.js';
-import type { TestPool, TestPoolLike, TestPoolOptions, TestPoolsOptions } from './test-pool-options.js';
+import type { TestPoolLike, TestPoolOptions, TestPoolsOptions } from './test-pool-options.js';
+
+
+/** One pool of a TestPools. */
+export interface TestPool<P extends TestPoolLike = pg.Pool> {
+  readonly pool: P;
+  /** Its name in the inspector. */
+  readonly name: string;
+  /** The application_name of its connections (unique to this TestPools). */
+  readonly applicationName: string;
+  readonly inspector: Inspector;
+  /** The TestPools it belongs to. */
+  readonly testPools: TestPools<P>;
+  /** Closes every pool of its TestPools (see `TestPools.cleanup`). Idempotent. */
+  cleanup(): Promise<void>;
+}
 
 /**
  * Isolated, tracked pg pools for tests: each pool gets an application_name unique to its TestPools (so the
