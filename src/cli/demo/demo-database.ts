@@ -12,9 +12,11 @@ import type pg from 'pg';
 import { PoolscopeError, messageOf } from '../../errors.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { startEmbeddedServer } from '../../provisioning/embedded-server.js';
+import { loadEmbeddedPostgres } from '../../provisioning/embedded-postgres-loader.js';
 import type { EmbeddedServer } from '../../provisioning/embedded-server.js';
 import { dropScratchDatabase, quoteScratchName, scratchDatabaseUrl, serverAnswers } from '../../provisioning/scratch-database.js';
 import { importPg, pgNamespaceOf } from '../../postgres/pg-module-loader.js';
+import { sqlStateOf } from '../../postgres/pg-client-shapes.js';
 
 /** Where the demo's server came from. */
 export const DEMO_DATABASE_KINDS = ['env', 'local', 'embedded'] as const;
@@ -73,6 +75,8 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<De
     adminUrl = DEMO_LOCAL_ADMIN_URL;
   } else {
     kind = 'embedded';
+    // Load the package first: "starting" is said only once it can start (else the error says what to install).
+    await loadEmbeddedPostgres();
     progress(
       forced
         ? 'POOLSCOPE_DEMO_EMBEDDED=1: starting an embedded PostgreSQL (embedded-postgres) ...'
@@ -95,8 +99,7 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<De
     const where = maskConnectionString(adminUrl);
     throw new PoolscopeError(
       'POOLSCOPE_ERR_DEMO_DATABASE_FAILED',
-      `could not create the demo's scratch database on ${where}: ${messageOf(error)}` +
-        (kind === 'env' ? ' (the DATABASE_URL role needs CREATEDB)' : ''),
+      `could not create the demo's scratch database on ${where}: ${messageOf(error)}${creationHint(kind, error)}`,
       { cause: error },
     );
   }
@@ -155,4 +158,17 @@ async function withAdminClient<T>(pgModule: PgModule, connectionString: string, 
 
 function answers(pgModule: PgModule, connectionString: string): Promise<boolean> {
   return serverAnswers(newClient(pgModule, connectionString, LOCAL_PROBE_TIMEOUT_MILLIS));
+}
+
+/** What to do about a failed CREATE DATABASE, from what failed: the connection or the statement. */
+function creationHint(kind: DemoDatabaseKind, error: unknown): string {
+  const code = sqlStateOf(error);
+  if (code === '42501') return kind === 'env' ? ' (the DATABASE_URL role needs CREATEDB: ALTER ROLE ... CREATEDB, or use another role)' : '';
+  // No SQLSTATE (ECONNREFUSED, ENOTFOUND, a timeout), a connection exception (08...), a refused login or database.
+  if (code === null || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code === '28P01' || code === '28000' || code === '3D000') {
+    return kind === 'env'
+      ? ' (the server in DATABASE_URL did not accept the connection: check its host, port, user and password, or unset DATABASE_URL to use a local or embedded PostgreSQL)'
+      : '';
+  }
+  return '';
 }
