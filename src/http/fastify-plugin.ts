@@ -4,6 +4,7 @@ import type { OpsHandlerOptions } from './ops-handler.js';
 import { createOpsHandler } from './ops-handler.js';
 import type { OpsRequestHeaders } from './ops-request.js';
 import { opsRequestOf } from './ops-request.js';
+import { isWritableResponse, responseStreamSink } from './response-stream-sink.js';
 
 /** What the plugin reads of a Fastify request: the raw node:http request. */
 export interface FastifyRequestLike {
@@ -20,6 +21,9 @@ export interface FastifyReplyLike {
   code(statusCode: number): FastifyReplyLike;
   header(name: string, value: string): FastifyReplyLike;
   send(payload?: string | Uint8Array): FastifyReplyLike;
+  /** For `/api/stream`: Fastify's `reply.hijack()` and the raw node:http response. */
+  hijack?(): unknown;
+  readonly raw?: unknown;
 }
 
 /** A Fastify route definition, as the plugin registers it. */
@@ -34,6 +38,8 @@ export interface FastifyInstanceLike {
   /** The route prefix of the instance the plugin is registered on (`''` at the root). */
   readonly prefix?: string;
   route(options: FastifyRouteLike): unknown;
+  /** Used for a `preClose` hook that ends open `/api/stream` responses, so `fastify.close()` need not wait for them. */
+  addHook?(name: 'preClose', hook: (done: () => void) => void): unknown;
 }
 
 /** A Fastify plugin that is not encapsulated (like fastify-plugin's), so the routes land on the registering instance. */
@@ -65,12 +71,26 @@ export function opsFastifyPlugin(inspector: Inspector, options: OpsHandlerOption
             const raw = request.raw;
             const url = raw.url !== undefined && outer !== '' && raw.url.startsWith(outer) ? raw.url.slice(outer.length) : raw.url;
             const response = await handler.handle(opsRequestOf(raw.method, url, raw.headers, raw.socket.remoteAddress));
+            const out = reply.raw;
+            if (response.stream !== undefined && typeof reply.hijack === 'function' && isWritableResponse(out) && 'writeHead' in out) {
+              // Fastify steps aside: the stream writes to the raw response until the client leaves.
+              reply.hijack();
+              const res = out as typeof out & { writeHead(status: number, headers: Record<string, string>): unknown; flushHeaders?(): void };
+              res.writeHead(response.status, { ...response.headers });
+              res.flushHeaders?.();
+              response.stream(responseStreamSink(res));
+              return reply;
+            }
             reply.code(response.status);
             for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
             return reply.send(response.body);
           },
         });
       }
+      fastify.addHook?.('preClose', (closed) => {
+        handler.closeStreams();
+        closed();
+      });
       done();
     } catch (error) {
       done(

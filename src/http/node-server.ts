@@ -7,6 +7,7 @@ import type { OpsHandler, OpsHandlerOptions } from './ops-handler.js';
 import { createOpsHandler } from './ops-handler.js';
 import { opsRequestOf } from './ops-request.js';
 import type { OpsResponse } from './ops-response.js';
+import { responseStreamSink } from './response-stream-sink.js';
 
 /**
  * The only file of poolscope that listens on a socket: a node:http request listener for the ops routes, and a
@@ -47,6 +48,12 @@ export function createOpsRequestListener(
 function writeResponse(res: ServerResponse, response: OpsResponse, method: string): void {
   if (res.destroyed) return;
   const head = method.toUpperCase() === 'HEAD';
+  if (response.stream !== undefined && !head) {
+    res.writeHead(response.status, response.headers);
+    res.flushHeaders();
+    response.stream(responseStreamSink(res));
+    return;
+  }
   res.writeHead(response.status, head ? response.headers : { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
   res.end(head ? undefined : response.body);
 }
@@ -108,6 +115,7 @@ export async function startOpsServer(inspector: Inspector, options: OpsServerOpt
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
+        handler.closeStreams();
         server.closeIdleConnections();
       });
       return closing;

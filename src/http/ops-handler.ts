@@ -1,6 +1,8 @@
 import { HttpRouteError, InternalError, OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import { DEFAULT_PROBE_TIMEOUT_MILLIS } from '../core/reachability-probe.js';
+import { DashboardAssets } from './dashboard-assets.js';
+import { DashboardStream, DEFAULT_STREAM_INTERVAL_MILLIS } from './dashboard-stream.js';
 import { healthDetailsRoute } from './health-details-route.js';
 import { healthRoute } from './health-route.js';
 import { metricsRoute, validateMetricsSource } from './metrics-route.js';
@@ -9,7 +11,7 @@ import type { OpsAccessOptions } from './ops-access.js';
 import { OpsAccess } from './ops-access.js';
 import type { OpsRequest } from './ops-request.js';
 import type { OpsResponse } from './ops-response.js';
-import { errorResponse } from './ops-response.js';
+import { errorResponse, streamResponse } from './ops-response.js';
 import { poolDetailRoute, poolListRoute, snapshotListRoute, snapshotRoute } from './pool-api-routes.js';
 import { poolHealthRoute } from './pool-health-route.js';
 import { readyzRoute } from './readyz-route.js';
@@ -31,6 +33,8 @@ export interface OpsHandlerOptions extends OpsAccessOptions {
    * Default: the inspector's own `onError` (`inspector.reportError`), so one hook sees every poolscope failure.
    */
   readonly onError?: (error: unknown) => void;
+  /** How often `/api/stream` sends each client a `tick`. Default 1000; at least 100. */
+  readonly streamIntervalMillis?: number;
 }
 
 /** Who may call a route. */
@@ -57,12 +61,22 @@ export const OPS_ROUTES: readonly OpsRouteInfo[] = Object.freeze([
   { path: '/api/snapshots', access: 'restricted', summary: 'automatic snapshots kept (?pool=NAME)' },
   { path: '/api/snapshot', access: 'restricted', summary: 'a fresh snapshot of every pool' },
   { path: '/api/recommendations', access: 'restricted', summary: 'tuning and fix recommendations for every pool (?pool=NAME)' },
+  { path: '/api/stream', access: 'restricted', summary: 'the live dashboard feed (Server-Sent Events: hello, state, tick, event, pools)' },
+  { path: '/dashboard', access: 'public', summary: 'the live dashboard page (a static shell: it holds no data)' },
+  { path: '/dashboard/assets/:file', access: 'public', summary: "the dashboard's scripts and styles (a fixed list)" },
 ]);
 
 /** Methods every route answers. */
 const ALLOWED_METHODS = 'GET, HEAD';
 const PREFIX_SHAPE = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*$/;
 const POOL_PATH = '/api/pools/';
+const ASSET_PATH = '/dashboard/assets/';
+/** Routes with a `:name` segment: the literal part before it, and the pattern. */
+const PARAM_ROUTES = [
+  [POOL_PATH, '/api/pools/:name'],
+  [ASSET_PATH, '/dashboard/assets/:file'],
+] as const;
+const STREAM_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 
 /** A route found for a path. */
 interface RouteMatch {
@@ -87,6 +101,9 @@ export class OpsHandler {
   readonly #probeTimeoutMillis: number;
   readonly #metrics: MetricsSource | undefined;
   readonly #onError: (error: unknown) => void;
+  readonly #streamIntervalMillis: number;
+  #stream: DashboardStream | undefined;
+  #assets: DashboardAssets | undefined;
 
   constructor(inspector: Inspector, options: OpsHandlerOptions = {}) {
     if (inspector === null || typeof inspector !== 'object' || typeof inspector.poolNames !== 'function') {
@@ -107,6 +124,11 @@ export class OpsHandler {
     if (onError !== undefined && typeof onError !== 'function') {
       throw new OptionsError('onError', onError, 'a function (error) => void');
     }
+    const interval: unknown = options.streamIntervalMillis ?? DEFAULT_STREAM_INTERVAL_MILLIS;
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 100) {
+      throw new OptionsError('streamIntervalMillis', interval, 'a number of milliseconds >= 100 (default 1000)');
+    }
+    this.#streamIntervalMillis = interval;
     this.prefix = prefix;
     this.#inspector = inspector;
     this.#access = new OpsAccess(options);
@@ -165,7 +187,9 @@ export class OpsHandler {
         );
       }
       const response = await this.#serve(match, request);
-      return method === 'HEAD' ? { ...response, body: '' } : response;
+      if (method !== 'HEAD') return response;
+      const { stream: _stream, ...head } = response;
+      return { ...head, body: '' };
     } catch (error) {
       if (error instanceof HttpRouteError) {
         const response = errorResponse(error.status, error.code, error.message);
@@ -199,6 +223,15 @@ export class OpsHandler {
         return snapshotRoute(inspector);
       case '/api/recommendations':
         return recommendationsRoute(inspector, request);
+      case '/api/stream': {
+        this.#stream ??= new DashboardStream(inspector, { intervalMillis: this.#streamIntervalMillis, onError: this.#onError });
+        const stream = this.#stream;
+        return streamResponse(STREAM_CONTENT_TYPE, (sink) => stream.connect(sink), { 'x-accel-buffering': 'no' });
+      }
+      case '/dashboard':
+        return (this.#assets ??= new DashboardAssets(this.prefix)).shell();
+      case '/dashboard/assets/:file':
+        return (this.#assets ??= new DashboardAssets(this.prefix)).asset(match.param ?? '');
       default:
         throw new InternalError(`ops route ${match.info.path} has no implementation`);
     }
@@ -210,12 +243,26 @@ export class OpsHandler {
     for (const info of OPS_ROUTES) {
       if (info.path === relative) return { info, param: undefined };
     }
-    if (relative.startsWith(POOL_PATH)) {
-      const param = relative.slice(POOL_PATH.length);
-      const info = OPS_ROUTES.find((route) => route.path === '/api/pools/:name');
+    for (const [literal, pattern] of PARAM_ROUTES) {
+      if (!relative.startsWith(literal)) continue;
+      const param = relative.slice(literal.length);
+      const info = OPS_ROUTES.find((route) => route.path === pattern);
       if (param !== '' && !param.includes('/') && info !== undefined) return { info, param };
     }
     return undefined;
+  }
+
+  /** Clients of `/api/stream` connected now. */
+  get streamClients(): number {
+    return this.#stream?.clientCount ?? 0;
+  }
+
+  /**
+   * Ends every `/api/stream` response (a server shutting down would otherwise wait for the browsers to leave) and
+   * stops the stream's timer. The routes keep answering; a new stream client starts it again.
+   */
+  closeStreams(): void {
+    this.#stream?.close();
   }
 
 }

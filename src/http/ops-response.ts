@@ -10,6 +10,30 @@ export interface OpsResponse {
    * client accepts it, with a `content-encoding` header). Empty for HEAD.
    */
   readonly body: string | Uint8Array;
+  /**
+   * Set on a streaming answer (`/api/stream`): the adapter writes the status and headers, then calls `stream` with
+   * a sink on the open response instead of writing `body` (which is then empty). Absent on every other answer.
+   */
+  readonly stream?: (sink: OpsStreamSink) => void;
+}
+
+/**
+ * An open streaming response, as an adapter supplies it. Never throws: writes after the client went away are
+ * dropped.
+ */
+export interface OpsStreamSink {
+  /** Queues text; false when the transport's buffer is above its high-water mark (the client reads slowly). */
+  write(text: string): boolean;
+  /** Ends the response normally (queued data is sent first). */
+  end(): void;
+  /** Drops the connection now, queued data included (for a client that does not read). */
+  abort(): void;
+  /** Calls `fn` once when the client goes away or the response ends, whichever comes first. */
+  onClose(fn: () => void): void;
+  /** Bytes queued and not yet handed to the network. */
+  readonly bufferedBytes: number;
+  /** True once closed (by either side). */
+  readonly closed: boolean;
 }
 
 /** Content type of every JSON answer. */
@@ -41,6 +65,15 @@ export function textResponse(
 export interface OpsErrorBody {
   readonly error: HttpRouteErrorCode;
   readonly message: string;
+}
+
+/** A streaming answer: `stream` is called with the open response (see OpsStreamSink). */
+export function streamResponse(
+  contentType: string,
+  stream: (sink: OpsStreamSink) => void,
+  headers: Readonly<Record<string, string>> = {},
+): OpsResponse {
+  return { status: 200, headers: { 'content-type': contentType, ...COMMON_HEADERS, ...headers }, body: '', stream };
 }
 
 /** An error answer `{ error: code, message }`. */

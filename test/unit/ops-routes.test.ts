@@ -578,13 +578,13 @@ describe('routing', () => {
     const handler = handlerOf(inspector, { metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') } });
     const doc = readFileSync(HTTP_DOC, 'utf8');
     for (const route of OPS_ROUTES) {
-      const response = await get(handler, route.path.replace(':name', 'main'));
+      const response = await get(handler, route.path.replace(':name', 'main').replace(':file', 'uPlot.min.css'));
       assert.equal(response.status, 200, `${route.path}: ${String(response.body)}`);
       assert.ok(doc.includes(`GET ${route.path}`), `docs/reference/http.md documents GET ${route.path}`);
     }
     assert.deepEqual(
       OPS_ROUTES.filter((r) => r.access === 'public').map((r) => r.path),
-      ['/health'],
+      ['/health', '/dashboard', '/dashboard/assets/:file'],
     );
   });
 });

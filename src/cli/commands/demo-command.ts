@@ -11,6 +11,7 @@ import { DEMO_ENDPOINTS, DEMO_POOLS } from '../demo/demo-endpoints.js';
 import { printFindings } from '../demo/demo-findings.js';
 import { DemoReportLog } from '../demo/demo-report.js';
 import { DEMO_DEFAULTS, DEMO_LIMITS, demoBurst, demoWaveMix } from '../demo/demo-scenarios.js';
+import { runLiveLoad } from '../demo/demo-live-load.js';
 import { sendWave, settle } from '../demo/demo-traffic.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { EXIT_CODES } from '../cli-command.js';
@@ -34,7 +35,11 @@ export const DEMO_FLAGS: readonly CliFlag[] = Object.freeze([
     summary: `concurrent requests per wave (default ${DEMO_DEFAULTS.requests}, at most ${DEMO_LIMITS.maxRequests}); each wave calls every leaky endpoint once`,
   },
   { name: 'port', type: 'string', value: 'P', summary: "the app's HTTP port on 127.0.0.1 (default 0: a free port)" },
-  { name: 'keep-running', type: 'boolean', summary: 'keep the app up after the report, until Ctrl-C, to try the CLI and the routes on it' },
+  {
+    name: 'keep-running',
+    type: 'boolean',
+    summary: 'keep the app up after the report, until Ctrl-C, with a light load, a planted leak and a saturating burst now and then: open the dashboard it prints, try the CLI and the routes',
+  },
 ] as const satisfies readonly CliFlag[]);
 
 /** What `poolscope demo` was asked to do. */
@@ -53,7 +58,9 @@ Starts a demo order service (pool 'main', max 10, and pool 'listen' holding 3 LI
 with healthy, slow and three leaky endpoints (seed 001's leak patterns), sends it waves of requests until 'main'
 saturates, then prints what poolscope found: the automatic saturation snapshot (holders with file:line), the
 leak and misuse reports at the demo source's lines, the database's view (pg_stat_activity), the recommendations
-and the inspect view. Then it stops the app and removes everything it created.
+and the inspect view. Then it stops the app and removes everything it created. The live dashboard is at
+<app>/dashboard while the app runs; --keep-running keeps it running (with a light load, one planted leak and a
+saturating burst now and then) until Ctrl-C.
 
 Options:
 ${flagHelp(DEMO_FLAGS)}
@@ -155,10 +162,8 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
 
     if (options.keepRunning) {
       printTryHints(app, db, out);
-      await new Promise<void>((resolve) => {
-        if (io.signal.aborted) resolve();
-        else io.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      out(`dashboard: ${app.url}/dashboard\n`);
+      await runLiveLoad(app, io.signal, { mainMax: MAIN_MAX });
       return EXIT_CODES.interrupted;
     }
     return allFound ? EXIT_CODES.ok : EXIT_CODES.problem;
@@ -185,6 +190,7 @@ function printUrls(app: DemoApp, out: (text: string) => void): void {
   for (const endpoint of DEMO_ENDPOINTS) {
     out(`    GET ${app.url}${endpoint.path.padEnd(width)}  ${endpoint.kind.padEnd(7)}  ${endpoint.description}\n`);
   }
+  out(`dashboard: ${app.url}/dashboard  (live while the app runs; --keep-running keeps it up)\n`);
   out('  poolscope ops routes (same server):\n');
   for (const route of OPS_ROUTES) {
     if (route.path.includes(':')) continue;
@@ -207,6 +213,7 @@ function printTryHints(app: DemoApp, db: DemoDatabase, out: (text: string) => vo
       `  curl ${app.url}/health/details`,
       `  curl ${app.url}${app.metricsEnabled ? '/metrics' : '/api/pools'}`,
       `  curl ${app.url}/api/snapshots`,
+      `  open ${app.url}/dashboard in a browser (live: a light load, a planted leak, a saturating burst now and then)`,
       '',
     ].join('\n'),
   );

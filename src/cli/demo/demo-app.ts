@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
+import { ConnectionDestroyedError } from '../../errors.js';
 import { Inspector } from '../../core/inspector.js';
 import type { InspectorOptions } from '../../core/inspector.js';
 import { trackPgPool } from '../../adapters/pg/pg-adapter.js';
@@ -79,6 +80,12 @@ export interface DemoApp {
    * connections the planted leaks still hold). Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Gives back the connections of `main` held longer than its leak threshold (the planted leaks): each is released
+   * with an error, so pg-pool destroys it and opens a fresh one when needed (demo cleanup: a real app fixes its leak).
+   * Returns how many. Used by `--keep-running`'s live load.
+   */
+  reclaimLeakedConnections(): number;
 }
 
 /** Demo thresholds: short, so a leak is reported within seconds instead of production's 30 s. */
@@ -110,6 +117,27 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
   // An idle connection that dies (the scratch database dropped under it) must not crash the demo.
   main.on('error', () => undefined);
   listen.on('error', () => undefined);
+  const leakThresholdMillis = options.leakThresholdMillis ?? 1500;
+  // The clients of 'main' checked out now, with when (for reclaimLeakedConnections).
+  const checkedOut = new Map<pg.PoolClient, number>();
+  main.on('acquire', (client) => checkedOut.set(client, performance.now()));
+  main.on('release', (_error, client) => checkedOut.delete(client));
+  main.on('remove', (client) => checkedOut.delete(client as pg.PoolClient));
+  const reclaimLeakedConnections = (): number => {
+    const cutoff = performance.now() - leakThresholdMillis;
+    let reclaimed = 0;
+    for (const [client, since] of [...checkedOut]) {
+      if (since > cutoff) continue;
+      checkedOut.delete(client);
+      try {
+        client.release(new ConnectionDestroyedError('poolscope demo: a planted leak reclaimed by --keep-running'));
+        reclaimed += 1;
+      } catch {
+        // released meanwhile
+      }
+    }
+    return reclaimed;
+  };
 
   const inspector = new Inspector(demoInspectorOptions(options.onError));
   const handlers: OutboxHandler[] = [];
@@ -126,7 +154,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
   };
 
   try {
-    trackPgPool(inspector, main, { name: DEMO_POOLS.main, leakThresholdMillis: options.leakThresholdMillis ?? 1500 });
+    trackPgPool(inspector, main, { name: DEMO_POOLS.main, leakThresholdMillis });
     trackPgPool(inspector, listen, { name: DEMO_POOLS.listen, expectFull: true });
     await createSchema(main);
     for (const channel of DEMO_LISTEN_CHANNELS) handlers.push(await startOutboxHandler(inspector, listen, channel));
@@ -148,6 +176,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
       metricsEnabled: metrics !== undefined,
       applicationNames: DEMO_APPLICATION_NAMES,
       close,
+      reclaimLeakedConnections,
     };
   } catch (error) {
     await close().catch(() => undefined);

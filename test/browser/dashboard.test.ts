@@ -1,0 +1,398 @@
+// The live dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core), on a real
+// PostgreSQL: what a person sees on /dashboard while a pool saturates and leaks, and the token prompt when the
+// browser's address is not allowlisted. Without chromium every test here reports itself skipped, with the reason.
+//
+// Screenshots go to a temporary artifacts folder (printed as a diagnostic; POOLSCOPE_ARTIFACTS_DIR overrides it).
+// POOLSCOPE_UPDATE_SCREENSHOT=1 also writes the README's screenshot, docs/images/dashboard.png (1280x800).
+import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { trackPgPool } from '../../src/index.js';
+import { startOpsServer, type OpsServer } from '../../src/http/node-server.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
+import { eventually } from '../support/wait-for.js';
+
+const here = import.meta.url;
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(here)), '../..');
+const README_SCREENSHOT = path.join(REPO_ROOT, 'docs/images/dashboard.png');
+const VIEWPORT = { width: 1280, height: 800 };
+/** Bound of every wait on the page: a guard against hangs, never a timing assertion. */
+const WAIT_MILLIS = 20_000;
+const TEST_TIMEOUT_MILLIS = 120_000;
+const SKIP_REASON = 'chromium not installed: apt-get install chromium';
+
+/** Debian's chromium on PATH (CHROMIUM_PATH overrides), or null. */
+function findChromium(): string | null {
+  const candidates = process.env.CHROMIUM_PATH
+    ? [process.env.CHROMIUM_PATH]
+    : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'chromium'));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+const chromiumPath = findChromium();
+let db: TestDatabase | undefined;
+const res = new TestResources();
+/** Everything of the current test that is not a pool or an inspector (browser, servers, held clients), newest first. */
+const closers: (() => Promise<void>)[] = [];
+let artifactsDir: string | undefined;
+
+before(async () => {
+  if (!chromiumPath) return;
+  db = await createTestDatabase('browser_dashboard');
+});
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) {
+    await close().catch((error: unknown) => process.emitWarning(`browser test cleanup: ${String(error)}`));
+  }
+  await res.closeAll();
+});
+after(() => db?.drop());
+
+function artifacts(t: TestContext): string {
+  if (!artifactsDir) {
+    artifactsDir = process.env.POOLSCOPE_ARTIFACTS_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'poolscope-browser-artifacts-'));
+    mkdirSync(artifactsDir, { recursive: true });
+  }
+  t.diagnostic(`screenshots: ${artifactsDir}`);
+  return artifactsDir;
+}
+
+/** A fresh headless Chromium with its own temporary profile, closed (and the profile removed) after the test. */
+async function launchBrowser(executablePath: string): Promise<BrowserContext> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'poolscope-chromium-'));
+  closers.push(() => rm(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    viewport: VIEWPORT,
+    colorScheme: 'light',
+    timeout: 60_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  closers.push(() => context.close());
+  context.setDefaultTimeout(WAIT_MILLIS);
+  return context;
+}
+
+async function startServer(...args: Parameters<typeof startOpsServer>): Promise<OpsServer> {
+  const server = await startOpsServer(...args);
+  closers.push(() => server.close());
+  return server;
+}
+
+/** What the page did that a person (or their devtools) would notice. */
+interface PageRecord {
+  /** Console errors (CSP violations are reported there too) and uncaught page errors. */
+  readonly errors: string[];
+  /** Every URL the page requested. */
+  readonly requestUrls: string[];
+  /** Answers of 400 and above: `<status> <url>`. */
+  readonly failedResponses: string[];
+  /** Navigations of the main frame (1 = opened once, never reloaded). */
+  navigations: number;
+}
+
+async function openPage(context: BrowserContext): Promise<{ page: Page; record: PageRecord }> {
+  const page = await context.newPage();
+  const record: PageRecord = { errors: [], requestUrls: [], failedResponses: [], navigations: 0 };
+  page.on('console', (message) => {
+    if (message.type() === 'error') record.errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => record.errors.push(`pageerror: ${error.message}`));
+  page.on('request', (request) => record.requestUrls.push(request.url()));
+  page.on('response', (response) => {
+    if (response.status() >= 400) record.failedResponses.push(`${response.status()} ${response.url()}`);
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) record.navigations += 1;
+  });
+  return { page, record };
+}
+
+/** Runs `body`; on failure saves a screenshot and prints what the page logged, then rethrows. */
+async function withFailureScreenshot(t: TestContext, page: Page, record: PageRecord, name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const file = path.join(artifacts(t), `${name}-failure.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    t.diagnostic(`failure screenshot: ${file}`);
+    for (const line of [...record.errors, ...record.failedResponses.map((answer) => `answer: ${answer}`)]) t.diagnostic(`page: ${line}`);
+    throw error;
+  }
+}
+
+/** Waits until `locator` is visible; fails naming `what`. */
+async function see(locator: Locator, what: string): Promise<void> {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: WAIT_MILLIS });
+  } catch (error) {
+    throw new Error(`the page never showed ${what} within ${WAIT_MILLIS} ms (${firstLine(error)})`, { cause: error });
+  }
+}
+
+/** Waits until `locator` is hidden or gone; fails naming `what`. */
+async function seeGone(locator: Locator, what: string): Promise<void> {
+  try {
+    await locator.first().waitFor({ state: 'hidden', timeout: WAIT_MILLIS });
+  } catch (error) {
+    throw new Error(`${what} was still shown after ${WAIT_MILLIS} ms (${firstLine(error)})`, { cause: error });
+  }
+}
+
+/** Waits until `locator`'s text, trimmed, is `expected`; fails with the text it had. */
+async function seeText(locator: Locator, expected: string, what: string): Promise<void> {
+  const exact = new RegExp(`^\\s*${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  try {
+    await locator.filter({ hasText: exact }).first().waitFor({ state: 'visible', timeout: WAIT_MILLIS });
+  } catch (error) {
+    const shown = await locator
+      .first()
+      .textContent({ timeout: 1000 })
+      .catch(() => '(element not found)');
+    throw new Error(`${what}: expected "${expected}" within ${WAIT_MILLIS} ms, the page shows ${JSON.stringify(shown?.trim())}`, {
+      cause: error,
+    });
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** The number of points a chart has drawn: its container's `data-points` attribute (set by the page per redraw). */
+async function chartPoints(page: Page, metric: string): Promise<number> {
+  const value = await page.locator(`[data-chart="${metric}"]`).first().getAttribute('data-points', { timeout: 1000 }).catch(() => null);
+  return value === null ? 0 : Number(value);
+}
+
+/** Checks out `count` connections at once. */
+function holdAll(pool: pg.Pool, count: number): Promise<pg.PoolClient[]> {
+  return Promise.all(Array.from({ length: count }, () => pool.connect()));
+}
+
+/** Connections a test holds on purpose (and a caller it queued), given back after the test so the pools can end. */
+interface Held {
+  readonly clients: pg.PoolClient[];
+  waiter?: Promise<pg.PoolClient>;
+}
+
+function holdUntilAfterTest(): Held {
+  const held: Held = { clients: [] };
+  closers.push(async () => {
+    for (const client of held.clients.splice(0)) {
+      try {
+        client.release();
+      } catch {
+        // already released
+      }
+    }
+    if (held.waiter) {
+      // Served by one of the connections just given back.
+      const bound = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000).unref());
+      const client = await Promise.race([held.waiter.catch(() => undefined), bound]);
+      client?.release();
+    }
+  });
+  return held;
+}
+
+describe('the dashboard in Chromium', () => {
+  test('a saturating, leaking pool: critical level, the leak with its file:line, charts, a pool added live', { timeout: TEST_TIMEOUT_MILLIS }, async (t) => {
+    if (!chromiumPath || !db) {
+      t.skip(SKIP_REASON);
+      return;
+    }
+    const { url } = db;
+    // History every 200 ms so the charts have points to draw within the first seconds; the app name is what the
+    // page's header (and the README's screenshot) shows.
+    const inspector = res.inspector({ historyIntervalMillis: 200, appName: 'orders-api' });
+    const pool = res.pool(url, { max: 3 });
+    const view = trackPgPool(inspector, pool, { name: 'orders', leakThresholdMillis: 300, stackCapture: 'always' });
+    await pool.query('SELECT 1');
+    // Default allowlist: loopback may read every route without a token.
+    const server = await startServer(inspector, { port: 0, streamIntervalMillis: 250 });
+    const context = await launchBrowser(chromiumPath);
+    const { page, record } = await openPage(context);
+
+    await withFailureScreenshot(t, page, record, 'dashboard-main', async () => {
+      const opened = await page.goto(`${server.url}/dashboard`);
+      assert.equal(opened?.status(), 200, 'GET /dashboard');
+      assert.match(opened?.headers()['content-security-policy'] ?? '', /script-src 'self'/, 'the page is served with its CSP');
+
+      await seeText(page.locator('#connection'), 'live', '#connection');
+      assert.equal(await page.locator('#token-form').isVisible(), false, 'no token is asked from an allowlisted address');
+
+      const row = page.locator('#pools [data-pool="orders"]');
+      await see(row, 'the row of pool "orders" in #pools');
+      await seeText(row.locator('[data-field="level"]'), 'normal', 'the level of an idle pool');
+
+      // Plant a leak: a checkout held past the threshold; the sweep (the timer's, run now) reports it.
+      const leakReported = nextEvent(inspector, 'leak-suspected', WAIT_MILLIS);
+      leakReported.catch(() => undefined); // awaited below; no unhandled rejection if the test fails before
+      const held = holdUntilAfterTest();
+      const leaked = await pool.connect(); // @leak
+      held.clients.push(leaked);
+      await leaked.query('SELECT pg_backend_pid()');
+      await eventually(
+        async () => {
+          view.sweepLeaks();
+          return inspector.stats('orders').counters.leaksSuspected > 0;
+        },
+        'the held checkout to pass its leak threshold',
+        WAIT_MILLIS,
+      );
+      const leak = await leakReported;
+      const site = siteOf(here, '@leak');
+      assert.ok(leak.lease.location?.startsWith(`${site}:`), `poolscope located the leak at ${leak.lease.location}, expected ${site}`);
+
+      await see(page.locator('#events [data-event-type="leak-suspected"]'), 'a leak-suspected row in the event feed (#events)');
+      const holder = page.locator(`#holders [data-pool="orders"][data-lease-id="${leak.lease.id}"]`);
+      await see(holder, `the leaking lease #${leak.lease.id} in #holders`);
+      const fileAndLine = `${path.basename(site.slice(0, site.lastIndexOf(':')))}:${site.slice(site.lastIndexOf(':') + 1)}`;
+      const location = holder.locator('[data-field="location"]');
+      await see(location.filter({ hasText: new RegExp(`${fileAndLine.replace(/\./g, '\\.')}(?!\\d)`) }), `${fileAndLine} in the location cell of lease #${leak.lease.id}`);
+      // The stack is one click away, in a <details> element of the holder's row.
+      assert.ok((await holder.locator('details').count()) > 0, 'the holder row has a <details> with the stack');
+
+      // Saturate: the other two connections out and a fourth caller queued.
+      held.clients.push(...(await holdAll(pool, 2)));
+      held.waiter = pool.connect();
+      await eventually(() => inspector.stats('orders').pending === 1, 'the fourth connect() to queue');
+      await seeText(row.locator('[data-field="level"]'), 'critical', 'the level of pool "orders" with 3 of 3 out and a caller waiting');
+      await see(
+        page.locator('#pools [data-pool="orders"].level-critical, #pools [data-pool="orders"] .level-critical'),
+        'the critical pool marked with class level-critical',
+      );
+      await see(page.locator('#waiters [data-lease-id]'), 'the queued caller in #waiters');
+
+      // The utilization chart: a uPlot canvas with more than one point drawn.
+      await see(page.locator('[data-chart="utilization"] canvas'), 'a uPlot canvas in the utilization chart ([data-chart="utilization"])');
+      let points = 0;
+      await eventually(
+        async () => (points = await chartPoints(page, 'utilization')) > 1,
+        () => `more than one point in the utilization chart ([data-chart="utilization"] data-points=${points})`,
+        WAIT_MILLIS,
+      );
+
+      // A pool tracked after the page opened appears without a reload.
+      const reports = res.pool(url, { max: 2 });
+      trackPgPool(inspector, reports, { name: 'reports' });
+      await reports.query('SELECT 1');
+      await see(page.locator('#pools [data-pool="reports"]'), 'the pool "reports", tracked after the page opened, in #pools');
+      assert.equal(record.navigations, 1, 'the page was never reloaded');
+
+      const dir = artifacts(t);
+      await page.screenshot({ path: path.join(dir, 'dashboard-main.png'), fullPage: true });
+      await page.screenshot({ path: path.join(dir, 'dashboard-main-1280x800.png') });
+      if (process.env.POOLSCOPE_UPDATE_SCREENSHOT === '1') {
+        // A few more seconds of history make the README's charts worth looking at.
+        await eventually(async () => (await chartPoints(page, 'utilization')) >= 10, 'ten points in the utilization chart', WAIT_MILLIS);
+        // Only the saturated pool's charts (the page's pool selector, when it has one), so the holders with their
+        // file:line fit in the 1280x800 frame too.
+        const chartPool = page.locator('#chart-pool');
+        if ((await chartPool.count()) > 0) await chartPool.selectOption('orders');
+        mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
+        await page.screenshot({ path: README_SCREENSHOT });
+        t.diagnostic(`README screenshot written: ${README_SCREENSHOT}`);
+      }
+      // The other theme, for a person to look at (the console checks below cover it too).
+      await page.locator('#theme-toggle').click();
+      await page.screenshot({ path: path.join(dir, 'dashboard-main-dark.png'), fullPage: true });
+
+      assert.deepEqual(record.errors, [], 'no console errors, CSP violations or page errors');
+      assert.deepEqual(record.failedResponses, [], 'every request of the page succeeded');
+    });
+  });
+
+  test('with a token and loopback not allowlisted: the token is asked for, a wrong one refused, kept out of URLs', { timeout: TEST_TIMEOUT_MILLIS }, async (t) => {
+    if (!chromiumPath || !db) {
+      t.skip(SKIP_REASON);
+      return;
+    }
+    const token = `tok-${randomBytes(16).toString('hex')}`;
+    const wrong = `wrong-${randomBytes(16).toString('hex')}`;
+    const inspector = res.inspector({ historyIntervalMillis: 200 });
+    const pool = res.pool(db.url, { max: 2 });
+    trackPgPool(inspector, pool, { name: 'orders' });
+    await pool.query('SELECT 1');
+    // An empty allowlist admits no address: only the token opens the data routes.
+    const server = await startServer(inspector, { port: 0, allowlist: [], token, streamIntervalMillis: 250 });
+    const context = await launchBrowser(chromiumPath);
+    const { page, record } = await openPage(context);
+
+    await withFailureScreenshot(t, page, record, 'dashboard-token', async () => {
+      const opened = await page.goto(`${server.url}/dashboard`);
+      assert.equal(opened?.status(), 200, 'the page shell is public');
+
+      const form = page.locator('#token-form');
+      await see(form, 'the token form (#token-form)');
+      await seeText(page.locator('#connection'), 'token needed', '#connection before a token is given');
+      await page.screenshot({ path: path.join(artifacts(t), 'dashboard-token-form.png') });
+
+      // A wrong token: the server refuses it, the form stays and the page still needs a token.
+      const refused = page.waitForResponse(
+        async (response) => response.status() === 403 && (await response.request().headerValue('authorization')) === `Bearer ${wrong}`,
+        { timeout: WAIT_MILLIS },
+      );
+      refused.catch(() => undefined); // awaited below; no unhandled rejection if the test fails before
+      await form.locator('input[name="token"]').fill(wrong);
+      await form.locator('input[name="token"]').press('Enter');
+      await refused.catch((error: unknown) => {
+        throw new Error(`no request carrying the wrong token was refused with 403 within ${WAIT_MILLIS} ms`, { cause: error });
+      });
+      await see(form, 'the token form after a wrong token');
+      await seeText(page.locator('#connection'), 'token needed', '#connection after a wrong token');
+      assert.equal(await page.locator('#pools [data-pool="orders"]').count(), 0, 'no pool data shown with a wrong token');
+
+      // The right token: live, the form gone, the data shown.
+      await form.locator('input[name="token"]').fill(token);
+      await form.locator('button[type="submit"], input[type="submit"], button:not([type])').first().click();
+      await seeText(page.locator('#connection'), 'live', '#connection after the right token');
+      await seeGone(form, 'the token form after the right token');
+      await see(page.locator('#pools [data-pool="orders"]'), 'the row of pool "orders" once the token is accepted');
+
+      // Kept for the session: a reload goes live without asking again.
+      await page.reload();
+      await seeText(page.locator('#connection'), 'live', '#connection after a reload in the same tab');
+      assert.equal(await form.isVisible(), false, 'the token is not asked for again in the same session');
+      await page.screenshot({ path: path.join(artifacts(t), 'dashboard-token-live.png') });
+
+      for (const secret of [token, wrong]) {
+        const leakedInto = record.requestUrls.filter((url) => url.includes(secret) || decodeURIComponent(url).includes(secret));
+        assert.deepEqual(leakedInto, [], 'a token never appears in a requested URL');
+      }
+      // Chromium logs each refused fetch ("Failed to load resource: ... 403"); those are expected here, nothing else.
+      const unexpected = record.errors.filter((text) => !/Failed to load resource: the server responded with a status of 403/.test(text));
+      assert.deepEqual(unexpected, [], 'no console errors (other than the refused requests), CSP violations or page errors');
+      assert.ok(
+        record.failedResponses.every((line) => line.startsWith('403 ') && new URL(line.slice(4)).pathname.startsWith('/api/')),
+        `only data routes were refused: ${record.failedResponses.join(', ')}`,
+      );
+    });
+  });
+});
