@@ -132,6 +132,39 @@ export class Histogram {
     return out;
   }
 
+  /**
+   * Quantiles of what was recorded since the previous call with the same `mark` (a Float64Array of `bucketCount`
+   * entries holding the counts seen then, brought up to date here): per-interval percentiles for a time series.
+   * Each is the geometric middle of its bucket, clamped to the observed min and max; NaN when nothing was recorded
+   * in between. No allocation.
+   */
+  intervalQuantiles(mark: Float64Array, qs: readonly number[], out: number[]): number[] {
+    const counts = this.#counts;
+    let total = 0;
+    for (let i = 0; i < BUCKET_COUNT; i++) total += (counts[i] ?? 0) - (mark[i] ?? 0);
+    for (let k = 0; k < qs.length; k++) out[k] = Number.NaN;
+    out.length = qs.length;
+    if (total > 0) {
+      let seen = 0;
+      let k = 0;
+      for (let i = 0; i < BUCKET_COUNT && k < qs.length; i++) {
+        seen += (counts[i] ?? 0) - (mark[i] ?? 0);
+        while (k < qs.length && seen >= Math.max(1, Math.ceil((qs[k] ?? 0) * total))) {
+          const middle = i === 0 ? MIN_BOUND_MILLIS : bucketUpperBoundMillis(i) / HALF_STEP;
+          out[k] = Math.min(Math.max(middle, this.#min), this.#max);
+          k++;
+        }
+      }
+    }
+    mark.set(counts);
+    return out;
+  }
+
+  /** Entries a mark for `intervalQuantiles` needs. */
+  static get bucketCount(): number {
+    return BUCKET_COUNT;
+  }
+
   snapshot(): DistributionSnapshot {
     const count = this.#count;
     return {

@@ -20,10 +20,21 @@ export interface PoolHistoryPoint {
   readonly acquires: number;
   /** Acquire timeouts since the previous sample. */
   readonly timeouts: number;
+  /** Wait time percentiles (ms) of the checkouts since the previous sample; null when there were none. */
+  readonly waitP50Millis: number | null;
+  readonly waitP95Millis: number | null;
+  readonly waitP99Millis: number | null;
+  /** Hold time percentiles (ms) of the releases since the previous sample; null when there were none. */
+  readonly holdP50Millis: number | null;
+  readonly holdP95Millis: number | null;
+  readonly holdP99Millis: number | null;
 }
 
-const COLUMNS = 9;
+const COLUMNS = 15;
 const [T, TOTAL, IDLE, USED, PENDING, MAX, UTIL, ACQ, TIMEOUTS] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+/** Wait p50, p95, p99, then hold p50, p95, p99 (NaN: none in the interval). */
+const WAIT = 9;
+const HOLD = 12;
 
 export interface HistorySample {
   wallMillis: number;
@@ -35,6 +46,9 @@ export interface HistorySample {
   utilizationPercent: number;
   acquiresTotal: number;
   timeoutsTotal: number;
+  /** p50, p95, p99 (ms) of the interval's waits and holds; NaN where there were none. */
+  waitPercentiles: readonly number[];
+  holdPercentiles: readonly number[];
 }
 
 export class PoolHistory {
@@ -66,6 +80,10 @@ export class PoolHistory {
     d[base + UTIL] = sample.utilizationPercent;
     d[base + ACQ] = sample.acquiresTotal - this.#lastAcquires;
     d[base + TIMEOUTS] = sample.timeoutsTotal - this.#lastTimeouts;
+    for (let k = 0; k < 3; k++) {
+      d[base + WAIT + k] = sample.waitPercentiles[k] ?? Number.NaN;
+      d[base + HOLD + k] = sample.holdPercentiles[k] ?? Number.NaN;
+    }
     this.#lastAcquires = sample.acquiresTotal;
     this.#lastTimeouts = sample.timeoutsTotal;
     this.#next = (this.#next + 1) % this.#capacity;
@@ -95,8 +113,19 @@ export class PoolHistory {
         utilizationPercent: d[base + UTIL] ?? 0,
         acquires: d[base + ACQ] ?? 0,
         timeouts: d[base + TIMEOUTS] ?? 0,
+        waitP50Millis: millisOrNull(d[base + WAIT]),
+        waitP95Millis: millisOrNull(d[base + WAIT + 1]),
+        waitP99Millis: millisOrNull(d[base + WAIT + 2]),
+        holdP50Millis: millisOrNull(d[base + HOLD]),
+        holdP95Millis: millisOrNull(d[base + HOLD + 1]),
+        holdP99Millis: millisOrNull(d[base + HOLD + 2]),
       });
     }
     return out;
   }
+}
+
+/** A stored percentile as the JSON shows it: rounded to the microsecond, null for none. */
+function millisOrNull(value: number | undefined): number | null {
+  return value === undefined || Number.isNaN(value) ? null : Math.round(value * 1000) / 1000;
 }

@@ -65,6 +65,9 @@ export class MutableCounters implements PoolCounters {
   saturationSnapshots = 0;
 }
 
+/** The percentiles each history sample keeps of its interval's waits and holds. */
+const HISTORY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99];
+
 export class PoolState {
   readonly name: string;
   readonly options: ResolvedPoolTrackingOptions;
@@ -94,6 +97,11 @@ export class PoolState {
   closed = false;
   /** The readiness ping in progress, shared by concurrent probes. */
   probe: Promise<ReachabilityReport> | undefined = undefined;
+  /** The wait and use histograms' counts at the previous history sample, for per-interval percentiles. */
+  readonly #waitMark = new Float64Array(Histogram.bucketCount);
+  readonly #useMark = new Float64Array(Histogram.bucketCount);
+  readonly #waitPercentiles: number[] = [];
+  readonly #holdPercentiles: number[] = [];
   readonly #iso = new IsoFormatter();
   readonly #toIso = (monotonicMillis: number): string => this.#iso.format(this.clock.toWallMillis(monotonicMillis));
 
@@ -187,6 +195,8 @@ export class PoolState {
       utilizationPercent: utilizationPercent(used, max),
       acquiresTotal: this.counters.acquires,
       timeoutsTotal: this.counters.timeouts,
+      waitPercentiles: this.waitTime.intervalQuantiles(this.#waitMark, HISTORY_QUANTILES, this.#waitPercentiles),
+      holdPercentiles: this.useTime.intervalQuantiles(this.#useMark, HISTORY_QUANTILES, this.#holdPercentiles),
     });
   }
 

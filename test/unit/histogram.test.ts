@@ -180,3 +180,20 @@ describe('Histogram buckets', () => {
     assert.deepEqual(h.cumulativeCounts([10, 100]), [1, 3]);
   });
 });
+
+describe('Histogram interval quantiles', () => {
+  test('quantiles of what was recorded since the mark; NaN for an empty interval; the mark moves on', () => {
+    const histogram = new Histogram();
+    const mark = new Float64Array(Histogram.bucketCount);
+    const out: number[] = [];
+    assert.ok(histogram.intervalQuantiles(mark, [0.5, 0.99], out).every(Number.isNaN), 'nothing recorded yet');
+    for (let i = 0; i < 100; i++) histogram.record(100);
+    const [p50, p99] = histogram.intervalQuantiles(mark, [0.5, 0.99], out);
+    assert.ok(Math.abs((p50 ?? 0) - 100) <= 10 && Math.abs((p99 ?? 0) - 100) <= 10, `${p50} ${p99}`);
+    for (let i = 0; i < 10; i++) histogram.record(1);
+    const [second] = histogram.intervalQuantiles(mark, [0.5], out);
+    assert.ok(Math.abs((second ?? 0) - 1) <= 0.1, `only the second interval's values count: ${second}`);
+    assert.ok(histogram.intervalQuantiles(mark, [0.5], out).every(Number.isNaN), 'nothing since');
+    assert.equal(histogram.count, 110, 'the histogram itself is untouched');
+  });
+});

@@ -289,6 +289,13 @@ describe('history', () => {
       utilizationPercent: 25,
       acquires: 2,
       timeouts: 0,
+      // Both checkouts were handed over at once (no wait); nothing was released yet.
+      waitP50Millis: 0,
+      waitP95Millis: 0,
+      waitP99Millis: 0,
+      holdP50Millis: null,
+      holdP95Millis: null,
+      holdP99Millis: null,
     });
     assert.deepEqual(
       points.map((p) => [p.acquires, p.timeouts, p.used, p.pending, p.utilizationPercent]),
@@ -299,6 +306,40 @@ describe('history', () => {
       ],
     );
     assert.deepEqual(JSON.parse(JSON.stringify(points)), points);
+  });
+
+  test('each sample has the wait and hold percentiles of its own interval, null when the interval had none', (t) => {
+    const { inspector, clock } = newInspector(t, { historyIntervalMillis: 600_000, historyRetentionMillis: 1_800_000 });
+    const tracker = inspector.registerPool(new FakePoolAdapter({ max: 200 }), { name: 'p' });
+    const timedCheckout = (waitMillis: number): Lease => {
+      const lease = connect(tracker);
+      clock.advance(waitMillis);
+      tracker.checkoutSucceeded(lease, {}, null, false, 'idle');
+      return lease;
+    };
+    // Interval 1: 100 waits of 10 ms, held 50 ms each. Interval 2: 99 waits of 1 ms and one of 1000 ms, nothing released.
+    const first = Array.from({ length: 100 }, () => timedCheckout(10));
+    clock.advance(50);
+    for (const lease of first) release(tracker, lease);
+    tracker.sampleHistory();
+    for (let i = 0; i < 99; i++) timedCheckout(1);
+    timedCheckout(1000);
+    tracker.sampleHistory();
+    clock.advance(1000);
+    tracker.sampleHistory();
+
+    const [one, two, three] = inspector.history('p');
+    const near = (actual: number | null | undefined, expected: number, label: string) => {
+      assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= expected * 0.1, `${label}: ${actual} is not within 10% of ${expected}`);
+    };
+    near(one?.waitP50Millis, 10, 'interval 1 wait p50');
+    near(one?.waitP99Millis, 10, 'interval 1 wait p99');
+    // The holds ran from each checkout to the release: 50 ms for the last one, up to 1040 ms for the first.
+    assert.ok((one?.holdP50Millis ?? 0) > 50, `interval 1 hold p50 ${one?.holdP50Millis}`);
+    near(two?.waitP50Millis, 1, 'interval 2 wait p50 (the first interval is not counted again)');
+    near(two?.waitP99Millis, 1, 'interval 2 wait p99 (99 of 100 waited 1 ms)');
+    assert.equal(two?.holdP95Millis, null, 'nothing was released in interval 2');
+    assert.equal(three?.waitP95Millis, null, 'nothing happened in interval 3');
   });
 
   test('history keeps only the retention window, and sinceMillis limits it', (t) => {

@@ -17,7 +17,9 @@ function point(over: Partial<PoolHistoryPoint>): PoolHistoryPoint {
   const max = over.max ?? 10;
   return {
     timestamp: '2026-01-01T00:00:00.000Z', total: used, idle: 0, used, pending: 0, max,
-    utilizationPercent: Math.round((used / max) * 100), acquires: 0, timeouts: 0, ...over,
+    utilizationPercent: Math.round((used / max) * 100), acquires: 0, timeouts: 0,
+    waitP50Millis: null, waitP95Millis: null, waitP99Millis: null, holdP50Millis: null, holdP95Millis: null, holdP99Millis: null,
+    ...over,
   };
 }
 
