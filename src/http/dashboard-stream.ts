@@ -38,6 +38,8 @@ export interface DashboardStreamOptions {
   /** The inspector's history interval, for `hello` (default: read from the pools' samples, else 1000). */
   readonly historyIntervalMillis?: number;
   readonly timers?: StreamTimers;
+  /** Whether `/api/server` answers (the ops routes have a `serverView`): said in `hello`. Default false. */
+  readonly serverView?: boolean;
   /** Receives errors raised while reading the pools (never thrown into the timer). */
   readonly onError?: (error: unknown) => void;
 }
@@ -81,6 +83,7 @@ export class DashboardStream {
   readonly #maxEvents: number;
   readonly #feedSize: number;
   readonly #historyInterval: number | undefined;
+  readonly #serverView: boolean;
   readonly #timers: StreamTimers;
   readonly #onError: (error: unknown) => void;
   readonly #clients = new Set<StreamClient>();
@@ -102,6 +105,7 @@ export class DashboardStream {
     this.#maxEvents = positive('maxEventsPerFlush', options.maxEventsPerFlush, 50);
     this.#feedSize = positive('feedSize', options.feedSize, 100);
     this.#historyInterval = options.historyIntervalMillis;
+    this.#serverView = options.serverView === true;
     this.#timers = options.timers ?? NODE_TIMERS;
     this.#onError = options.onError ?? (() => undefined);
   }
@@ -129,6 +133,7 @@ export class DashboardStream {
       instanceId: source.instanceId,
       intervalMillis: this.intervalMillis,
       historyIntervalMillis: this.#historyInterval ?? this.#estimateHistoryInterval(),
+      serverView: this.#serverView,
     };
     if (!this.#send(client, sseFrame('hello', hello))) return;
     const state = {

@@ -16,6 +16,8 @@ import { poolDetailRoute, poolListRoute, snapshotListRoute, snapshotRoute } from
 import { poolHealthRoute } from './pool-health-route.js';
 import { readyzRoute } from './readyz-route.js';
 import { recommendationsRoute } from './recommendations-route.js';
+import { ServerViewRoute, validateServerViewSource } from './server-view-route.js';
+import type { ServerViewSource } from './server-view-route.js';
 
 /** Options of the ops routes (every adapter takes these). All optional. */
 export interface OpsHandlerOptions extends OpsAccessOptions {
@@ -35,6 +37,12 @@ export interface OpsHandlerOptions extends OpsAccessOptions {
   readonly onError?: (error: unknown) => void;
   /** How often `/api/stream` sends each client a `tick`. Default 1000; at least 100. */
   readonly streamIntervalMillis?: number;
+  /**
+   * The database's view for `/api/server` and the dashboard's panel: `new ActivityInspector({ connectionString })`
+   * from 'poolscope/server' (you close it), or anything with its `activity()` method. Without it `/api/server`
+   * answers 404 `POOLSCOPE_ERR_HTTP_SERVER_VIEW_DISABLED` and the dashboard shows no database panel.
+   */
+  readonly serverView?: ServerViewSource;
 }
 
 /** Who may call a route. */
@@ -61,6 +69,7 @@ export const OPS_ROUTES: readonly OpsRouteInfo[] = Object.freeze([
   { path: '/api/snapshots', access: 'restricted', summary: 'automatic snapshots kept (?pool=NAME)' },
   { path: '/api/snapshot', access: 'restricted', summary: 'a fresh snapshot of every pool' },
   { path: '/api/recommendations', access: 'restricted', summary: 'tuning and fix recommendations for every pool (?pool=NAME)' },
+  { path: '/api/server', access: 'restricted', summary: "the database's view: pg_stat_activity by application and state, headroom (when `serverView` is set)" },
   { path: '/api/stream', access: 'restricted', summary: 'the live dashboard feed (Server-Sent Events: hello, state, tick, event, pools)' },
   { path: '/dashboard', access: 'public', summary: 'the live dashboard page (a static shell: it holds no data)' },
   { path: '/dashboard/assets/:file', access: 'public', summary: "the dashboard's scripts and styles (a fixed list)" },
@@ -102,6 +111,7 @@ export class OpsHandler {
   readonly #metrics: MetricsSource | undefined;
   readonly #onError: (error: unknown) => void;
   readonly #streamIntervalMillis: number;
+  readonly #serverView: ServerViewRoute;
   #stream: DashboardStream | undefined;
   #assets: DashboardAssets | undefined;
 
@@ -134,6 +144,7 @@ export class OpsHandler {
     this.#access = new OpsAccess(options);
     this.#probeTimeoutMillis = timeout;
     this.#metrics = validateMetricsSource(options.metrics);
+    const serverView = validateServerViewSource(options.serverView);
     this.#onError = (error) => {
       try {
         if (typeof onError === 'function') onError(error);
@@ -142,6 +153,7 @@ export class OpsHandler {
         // The error hook itself failed: nothing safe is left to tell.
       }
     };
+    this.#serverView = new ServerViewRoute(serverView, { onError: this.#onError });
   }
 
   /** The full path pattern of every route, prefix included (`/ops/api/pools/:name`), for frameworks' routers. */
@@ -223,8 +235,14 @@ export class OpsHandler {
         return snapshotRoute(inspector);
       case '/api/recommendations':
         return recommendationsRoute(inspector, request);
+      case '/api/server':
+        return this.#serverView.answer();
       case '/api/stream': {
-        this.#stream ??= new DashboardStream(inspector, { intervalMillis: this.#streamIntervalMillis, onError: this.#onError });
+        this.#stream ??= new DashboardStream(inspector, {
+          intervalMillis: this.#streamIntervalMillis,
+          onError: this.#onError,
+          serverView: this.#serverView.enabled,
+        });
         const stream = this.#stream;
         return streamResponse(STREAM_CONTENT_TYPE, (sink) => stream.connect(sink), { 'x-accel-buffering': 'no' });
       }

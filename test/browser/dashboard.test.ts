@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { trackPgPool } from '../../src/index.js';
+import { ActivityInspector } from '../../src/server/activity-inspector.js';
 import { startOpsServer, type OpsServer } from '../../src/http/node-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
@@ -246,6 +247,7 @@ describe('the dashboard in Chromium', () => {
 
       await seeText(page.locator('#connection'), 'live', '#connection');
       assert.equal(await page.locator('#token-form').isVisible(), false, 'no token is asked from an allowlisted address');
+      assert.equal(await page.locator('#server-view').isVisible(), false, 'no database panel without the serverView option');
 
       const row = page.locator('#pools [data-pool="orders"]');
       await see(row, 'the row of pool "orders" in #pools');
@@ -393,6 +395,70 @@ describe('the dashboard in Chromium', () => {
         record.failedResponses.every((line) => line.startsWith('403 ') && new URL(line.slice(4)).pathname.startsWith('/api/')),
         `only data routes were refused: ${record.failedResponses.join(', ')}`,
       );
+    });
+  });
+  test("with serverView: the database's view (sessions by application and state, idle in transaction, headroom)", { timeout: TEST_TIMEOUT_MILLIS }, async (t) => {
+    if (!chromiumPath || !db) {
+      t.skip(SKIP_REASON);
+      return;
+    }
+    const { url } = db;
+    // The whole server's sessions are shown (other test files' too): a pool name of its own to look for.
+    const poolName = `ledger-${randomBytes(4).toString('hex')}`;
+    const inspector = res.inspector({ historyIntervalMillis: 200, appName: 'orders-api' });
+    const pool = res.pool(url, { max: 3 });
+    trackPgPool(inspector, pool, { name: poolName });
+    await pool.query('SELECT 1');
+    // A session idle inside a transaction, rolled back and given back after the test.
+    const inTransaction = await pool.connect();
+    closers.push(async () => {
+      await inTransaction.query('ROLLBACK').catch(() => undefined);
+      inTransaction.release();
+    });
+    await inTransaction.query('BEGIN');
+    await inTransaction.query("SELECT 'poolscope-idle-in-transaction'");
+    const activity = new ActivityInspector({ connectionString: url });
+    closers.push(() => activity.close());
+    const server = await startServer(inspector, { port: 0, streamIntervalMillis: 250, serverView: activity });
+    const admin = res.pool(url, { max: 1 });
+    const maxConnections = Number(((await admin.query('SHOW max_connections')).rows[0] as { max_connections: string }).max_connections);
+    const context = await launchBrowser(chromiumPath);
+    const { page, record } = await openPage(context);
+
+    await withFailureScreenshot(t, page, record, 'dashboard-server-view', async () => {
+      const opened = await page.goto(`${server.url}/dashboard`);
+      assert.equal(opened?.status(), 200, 'GET /dashboard');
+      await seeText(page.locator('#connection'), 'live', '#connection');
+      const section = page.locator('#server-view');
+      await see(section, 'the database panel (#server-view)');
+
+      // A group row for the pool's connections: trackPgPool names them <appName>/<instanceId>/<pool>.
+      const group = section.locator(`#server-groups tr[data-application*="${poolName}"]`);
+      await see(group, `a row of #server-groups for the application_name of pool "${poolName}"`);
+      const application = (await group.first().getAttribute('data-application')) ?? '';
+      assert.ok(application.includes(poolName), `the row names the pool: ${application}`);
+      assert.match((await group.first().locator('[data-field="application"]').textContent()) ?? '', new RegExp(poolName));
+      assert.match((await group.first().locator('[data-field="count"]').textContent()) ?? '', /^\d+$/);
+
+      const idle = section.locator(`#server-idle-in-transaction tr[data-application*="${poolName}"]`);
+      await see(idle, 'the session idle in a transaction in #server-idle-in-transaction');
+      assert.match((await idle.first().locator('[data-field="query"]').textContent()) ?? '', /poolscope-idle-in-transaction/);
+      assert.notEqual((await idle.first().locator('[data-field="transaction-age"]').textContent())?.trim(), '-', 'its transaction age is shown');
+      await see(section.locator('#server-oldest-transaction [data-pid]'), 'the oldest open transaction');
+
+      // The headroom: max_connections as the server says, and the figures add up.
+      const figure = async (field: string): Promise<number> =>
+        Number((await section.locator(`#server-headroom [data-field="${field}"] dd`).textContent())?.trim());
+      await seeText(section.locator('#server-headroom [data-field="max"] dd'), String(maxConnections), 'max_connections in #server-headroom');
+      const [used, reserved, headroom] = [await figure('used'), await figure('reserved'), await figure('headroom')];
+      assert.ok(Number.isInteger(used) && used >= 2, `used connections shown: ${used}`);
+      assert.ok(Number.isInteger(reserved) && reserved >= 0, `reserved shown: ${reserved}`);
+      assert.equal(used + reserved + headroom, maxConnections, `used ${used} + reserved ${reserved} + headroom ${headroom} = max_connections`);
+      await see(page.locator('#server-status').filter({ hasText: /^Updated / }), 'the "Updated" status of the database panel');
+
+      await section.screenshot({ path: path.join(artifacts(t), 'dashboard-server-view.png') });
+      assert.deepEqual(record.errors, [], 'no console errors, CSP violations or page errors');
+      assert.deepEqual(record.failedResponses, [], 'every request of the page succeeded');
     });
   });
 });

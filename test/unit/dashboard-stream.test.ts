@@ -165,7 +165,7 @@ describe('DashboardStream', () => {
     const sink = new RecordingSink();
     stream.connect(sink);
     assert.deepEqual(sink.frames.map((f) => f.event), ['hello', 'state']);
-    assert.deepEqual(sink.frames[0]?.data, { appName: 'shop', instanceId: 'web-1', intervalMillis: 1000, historyIntervalMillis: 1000 });
+    assert.deepEqual(sink.frames[0]?.data, { appName: 'shop', instanceId: 'web-1', intervalMillis: 1000, historyIntervalMillis: 1000, serverView: false });
     const state = sink.frames[1]?.data as { pools: Frame[]; events: unknown[]; snapshots: unknown[] };
     assert.deepEqual(state.pools.map((p) => p.poolName), ['main']);
     assert.equal(state.pools[0]?.holders.length, 2);

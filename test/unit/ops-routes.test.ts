@@ -575,7 +575,10 @@ describe('routing', () => {
   test('every catalogued route answers (none falls through to 404) and http.md documents each', async (t) => {
     const { inspector } = newInspector(t);
     addPool(inspector, 'main', { idle: 1 });
-    const handler = handlerOf(inspector, { metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') } });
+    const handler = handlerOf(inspector, {
+      metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') },
+      serverView: { activity: () => Promise.resolve({} as never) },
+    });
     const doc = readFileSync(HTTP_DOC, 'utf8');
     for (const route of OPS_ROUTES) {
       const response = await get(handler, route.path.replace(':name', 'main').replace(':file', 'uPlot.min.css'));

@@ -1,7 +1,7 @@
 /**
  * poolscope's live dashboard: the entry module. Reads the prefix from <meta name="poolscope-prefix">, opens the
  * event stream and applies its frames (hello, state, tick, event, pools) to the page's parts: pools table, charts,
- * holders and waiters, event feed, snapshots, recommendations. Also the header (connection state, theme) and the
+ * holders and waiters, event feed, snapshots, recommendations, the database's view (when the server has one). Also the header (connection state, theme) and the
  * token form. Plain browser JavaScript, served as is: no build step.
  */
 import { EventStream, storedToken, storeToken } from './event-stream.js';
@@ -11,6 +11,7 @@ import { LeaseTable } from './lease-tables.js';
 import { EventFeed } from './event-feed.js';
 import { SnapshotPanel } from './snapshot-panel.js';
 import { RecommendationPanel } from './recommendation-panel.js';
+import { ServerPanel } from './server-panel.js';
 
 const THEME_KEY = 'poolscope-theme';
 
@@ -81,6 +82,19 @@ function main() {
     askToken,
   );
   const recommendations = new RecommendationPanel(prefix, byId('recommendations'), byId('recommendations-status'), askToken);
+  const server = new ServerPanel(
+    prefix,
+    {
+      section: byId('server-view'),
+      status: byId('server-status'),
+      headroom: byId('server-headroom'),
+      groups: /** @type {HTMLTableElement} */ (byId('server-groups')),
+      idle: /** @type {HTMLTableElement} */ (byId('server-idle-in-transaction')),
+      locks: /** @type {HTMLTableElement} */ (byId('server-lock-waits')),
+      oldest: byId('server-oldest-transaction'),
+    },
+    askToken,
+  );
   const feed = new EventFeed(/** @type {HTMLTableElement} */ (byId('events')), {
     onLease: (poolName, leaseId) => {
       if (!holders.focusLease(poolName, leaseId) && !waiters.focusLease(poolName, leaseId)) say(`Lease #${leaseId} is no longer held or waiting.`);
@@ -141,6 +155,7 @@ function main() {
         byId('instance-id').textContent = payload.instanceId ?? '';
         document.title = `${payload.appName ?? 'poolscope'}: poolscope dashboard`;
         charts.setHistoryInterval(payload.historyIntervalMillis ?? 0);
+        server.setEnabled(payload.serverView === true);
         break;
       case 'state':
         applyFrames(Array.isArray(payload.pools) ? payload.pools : [], true);

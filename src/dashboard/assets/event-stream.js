@@ -103,7 +103,12 @@ export class AccessRefused extends Error {
 export async function fetchJson(prefix, path) {
   const response = await fetch(`${prefix}${path}`, { headers: { accept: 'application/json', ...authHeaders() }, cache: 'no-store' });
   if (response.status === 401 || response.status === 403) throw new AccessRefused(response.status);
-  if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+  if (!response.ok) {
+    // The ops routes answer { error: code, message }: the code says more than the status.
+    const body = await response.json().catch(() => null);
+    const code = body !== null && typeof body === 'object' && typeof body.error === 'string' ? ` (${body.error})` : '';
+    throw new Error(`${path} answered ${response.status}${code}`);
+  }
   return response.json();
 }
 
