@@ -3,7 +3,7 @@
 // browser's address is not allowlisted. Without chromium every test here reports itself skipped, with the reason.
 //
 // Screenshots go to a temporary artifacts folder (printed as a diagnostic; POOLSCOPE_ARTIFACTS_DIR overrides it).
-// POOLSCOPE_UPDATE_SCREENSHOT=1 also writes the README's screenshot, docs/images/dashboard.png (1280x800).
+// POOLSCOPE_UPDATE_SCREENSHOT=1 also writes the README's screenshot, docs/images/dashboard.png (1280x1060).
 import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -300,6 +300,14 @@ describe('the dashboard in Chromium', () => {
         () => `more than one point in the utilization chart ([data-chart="utilization"] data-points=${points})`,
         WAIT_MILLIS,
       );
+      // The wait-time chart (p50/p95/p99 of each history interval's waits) has points from the checkouts above.
+      await see(page.locator('[data-chart="wait-time"] canvas'), 'a uPlot canvas in the wait-time chart ([data-chart="wait-time"])');
+      let waitPoints = 0;
+      await eventually(
+        async () => (waitPoints = await chartPoints(page, 'wait-time')) > 0,
+        () => `a point in the wait-time chart ([data-chart="wait-time"] data-points=${waitPoints})`,
+        WAIT_MILLIS,
+      );
 
       // A pool tracked after the page opened appears without a reload.
       const reports = res.pool(url, { max: 2 });
@@ -314,12 +322,14 @@ describe('the dashboard in Chromium', () => {
       if (process.env.POOLSCOPE_UPDATE_SCREENSHOT === '1') {
         // A few more seconds of history make the README's charts worth looking at.
         await eventually(async () => (await chartPoints(page, 'utilization')) >= 10, 'ten points in the utilization chart', WAIT_MILLIS);
-        // Only the saturated pool's charts (the page's pool selector, when it has one), so the holders with their
-        // file:line fit in the 1280x800 frame too.
+        // Only the saturated pool's charts (the page's pool selector, when it has one), in a frame tall enough for
+        // the holders with their file:line below the five charts.
         const chartPool = page.locator('#chart-pool');
         if ((await chartPool.count()) > 0) await chartPool.selectOption('orders');
         mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
+        await page.setViewportSize({ width: VIEWPORT.width, height: 1060 });
         await page.screenshot({ path: README_SCREENSHOT });
+        await page.setViewportSize(VIEWPORT);
         t.diagnostic(`README screenshot written: ${README_SCREENSHOT}`);
       }
       // The other theme, for a person to look at (the console checks below cover it too).

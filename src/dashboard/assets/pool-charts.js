@@ -15,27 +15,58 @@ const CHART_HEIGHT = 150;
  * @property {number | null} utilization
  * @property {number | null} pending
  * @property {number | null} acquiresPerSecond
+ * @property {number | null} waitP50
  * @property {number | null} waitP95
+ * @property {number | null} waitP99
+ * @property {number | null} holdP50
  * @property {number | null} holdP95
+ * @property {number | null} holdP99
  *
  * @typedef {object} Metric a chart
  * @property {string} id its `data-chart`
  * @property {string} title
- * @property {keyof Sample} field
- * @property {string} color CSS variable of its line
+ * @property {Series[]} series its lines (one, or p50/p95/p99)
  * @property {(value: number) => string} format
  * @property {[number, number]} [range] fixed y range
  * @property {boolean} [integer] whole numbers only (axis ticks at 1, 2, 5, 10, ...)
  * @property {boolean} [optional] drawn only when some point carries it
+ * @property {boolean} [dots] mark each point (a series with gaps: intervals without checkouts have no value)
+ *
+ * @typedef {object} Series one line of a chart
+ * @property {string} label
+ * @property {keyof Sample} field
+ * @property {string} color CSS variable of its line
+ * @property {boolean} [fill] shade the area under it
  */
+
+/** The p50, p95 and p99 lines of a duration chart (`prefix` is `wait` or `hold`). @param {'wait' | 'hold'} prefix */
+function percentileSeries(prefix) {
+  return /** @type {Series[]} */ ([
+    { label: 'p50', field: `${prefix}P50`, color: '--chart-3' },
+    { label: 'p95', field: `${prefix}P95`, color: '--chart-4', fill: true },
+    { label: 'p99', field: `${prefix}P99`, color: '--chart-5' },
+  ]);
+}
 
 /** @type {Metric[]} */
 const METRICS = [
-  { id: 'utilization', title: 'Utilization (%)', field: 'utilization', color: '--chart-1', format: (v) => `${Math.round(v)} %`, range: [0, 100] },
-  { id: 'waiting', title: 'Waiting callers', field: 'pending', color: '--chart-2', format: (v) => String(Math.round(v)), integer: true },
-  { id: 'acquires-per-second', title: 'Acquires per second', field: 'acquiresPerSecond', color: '--chart-3', format: (v) => v.toFixed(1) },
-  { id: 'wait-p95', title: 'Wait p95', field: 'waitP95', color: '--chart-4', format: formatMillis, optional: true },
-  { id: 'hold-p95', title: 'Hold p95', field: 'holdP95', color: '--chart-5', format: formatMillis, optional: true },
+  { id: 'utilization', title: 'Utilization (%)', series: [{ label: 'Utilization (%)', field: 'utilization', color: '--chart-1', fill: true }], format: (v) => `${Math.round(v)} %`, range: [0, 100] },
+  {
+    id: 'waiting',
+    title: 'Waiting callers',
+    series: [{ label: 'Waiting callers', field: 'pending', color: '--chart-2', fill: true }],
+    format: (v) => String(Math.round(v)),
+    integer: true,
+  },
+  {
+    id: 'acquires-per-second',
+    title: 'Acquires per second',
+    series: [{ label: 'Acquires per second', field: 'acquiresPerSecond', color: '--chart-3', fill: true }],
+    format: (v) => v.toFixed(1),
+  },
+  // Percentiles of each history interval's waits (request to connection) and holds (connection to release).
+  { id: 'wait-time', title: 'Wait time p50 / p95 / p99', series: percentileSeries('wait'), format: formatMillis, optional: true, dots: true },
+  { id: 'hold-time', title: 'Hold time p50 / p95 / p99', series: percentileSeries('hold'), format: formatMillis, optional: true, dots: true },
 ];
 
 /**
@@ -134,8 +165,12 @@ export class PoolCharts {
         utilization: numberOf(point, ['utilizationPercent']),
         pending: numberOf(point, ['pending']),
         acquiresPerSecond: this.#rate(set, point, previous?.t ?? null, t),
-        waitP95: numberOf(point, ['waitP95Millis', 'waitTimeP95Millis']),
-        holdP95: numberOf(point, ['holdP95Millis', 'useP95Millis', 'useTimeP95Millis']),
+        waitP50: numberOf(point, ['waitP50Millis']),
+        waitP95: numberOf(point, ['waitP95Millis']),
+        waitP99: numberOf(point, ['waitP99Millis']),
+        holdP50: numberOf(point, ['holdP50Millis']),
+        holdP95: numberOf(point, ['holdP95Millis']),
+        holdP99: numberOf(point, ['holdP99Millis']),
       });
     }
     if (set.samples.length > MAX_POINTS) set.samples.splice(0, set.samples.length - MAX_POINTS);
@@ -200,11 +235,12 @@ export class PoolCharts {
     const xs = set.samples.map((s) => s.t);
     for (const metric of METRICS) {
       const chart = /** @type {{ box: HTMLElement, plot: any }} */ (set.charts.get(metric.id));
-      const ys = set.samples.map((s) => /** @type {number | null} */ (s[metric.field]));
-      if (metric.optional) chart.box.hidden = !ys.some((y) => y !== null);
+      const columns = metric.series.map((series) => set.samples.map((s) => /** @type {number | null} */ (s[series.field])));
+      const main = columns[Math.min(1, columns.length - 1)] ?? [];
+      if (metric.optional) chart.box.hidden = !main.some((y) => y !== null);
       if (chart.box.hidden) continue;
-      const data = [xs, ys];
-      chart.box.dataset.points = String(ys.filter((y) => y !== null).length);
+      const data = [xs, ...columns];
+      chart.box.dataset.points = String(main.filter((y) => y !== null).length);
       if (chart.plot === null) {
         const width = chart.box.clientWidth;
         if (width === 0) continue; // not laid out yet; drawn on the next tick or resize
@@ -220,7 +256,6 @@ export class PoolCharts {
     const css = getComputedStyle(document.documentElement);
     const color = (/** @type {string} */ name) => css.getPropertyValue(name).trim() || '#888';
     const axis = { stroke: color('--fg-muted'), grid: { stroke: color('--grid'), width: 1 }, ticks: { stroke: color('--grid'), width: 1 } };
-    const line = color(metric.color);
     return {
       width,
       height: CHART_HEIGHT,
@@ -231,14 +266,14 @@ export class PoolCharts {
       },
       series: [
         {},
-        {
-          label: metric.title,
-          stroke: line,
-          fill: color(`${metric.color}-fill`),
+        ...metric.series.map((series) => ({
+          label: series.label,
+          stroke: color(series.color),
+          ...(series.fill ? { fill: color(`${series.color}-fill`) } : {}),
           width: 2,
-          points: { show: false },
+          points: metric.dots ? { show: true, size: 5 } : { show: false },
           value: (/** @type {any} */ _u, /** @type {number | null} */ v) => (v === null ? '-' : metric.format(v)),
-        },
+        })),
       ],
       axes: [
         axis,
