@@ -141,3 +141,24 @@ export class EmbeddedServerError extends PoolscopeError {
     this.name = 'EmbeddedServerError';
   }
 }
+
+/** The codes of the cluster messages (docs/reference/cluster.md). */
+export type ClusterErrorCode =
+  | 'POOLSCOPE_ERR_CLUSTER_INVALID_NAME'
+  | 'POOLSCOPE_ERR_CLUSTER_INVALID_SECRET'
+  | 'POOLSCOPE_ERR_CLUSTER_INVALID_MESSAGE'
+  | 'POOLSCOPE_ERR_CLUSTER_MESSAGE_TOO_LARGE';
+
+/**
+ * A cluster message could not be built or sent: a bad cluster or node name, an unusable shared secret (never echoed
+ * in the message), a message that fails its own validation, or one larger than the receivers accept. Thrown on the
+ * sending side only; what a node receives is rejected with a reason, never thrown.
+ */
+export class ClusterError extends PoolscopeError {
+  declare readonly code: ClusterErrorCode;
+
+  constructor(code: ClusterErrorCode, message: string) {
+    super(code, message);
+    this.name = 'ClusterError';
+  }
+}
