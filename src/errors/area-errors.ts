@@ -142,23 +142,30 @@ export class EmbeddedServerError extends PoolscopeError {
   }
 }
 
-/** The codes of the cluster messages (docs/reference/cluster.md). */
+/** The codes of the cluster messages and of a cluster node (docs/reference/cluster.md). */
 export type ClusterErrorCode =
   | 'POOLSCOPE_ERR_CLUSTER_INVALID_NAME'
   | 'POOLSCOPE_ERR_CLUSTER_INVALID_SECRET'
   | 'POOLSCOPE_ERR_CLUSTER_INVALID_MESSAGE'
-  | 'POOLSCOPE_ERR_CLUSTER_MESSAGE_TOO_LARGE';
+  | 'POOLSCOPE_ERR_CLUSTER_MESSAGE_TOO_LARGE'
+  | 'POOLSCOPE_ERR_CLUSTER_NODE_NAME_TAKEN'
+  | 'POOLSCOPE_ERR_CLUSTER_JOIN_FAILED'
+  | 'POOLSCOPE_ERR_CLUSTER_NOT_JOINED'
+  | 'POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST'
+  | 'POOLSCOPE_ERR_CLUSTER_SEND_FAILED';
 
 /**
  * A cluster message could not be built or sent: a bad cluster or node name, an unusable shared secret (never echoed
  * in the message), a message that fails its own validation, or one larger than the receivers accept. Thrown on the
- * sending side only; what a node receives is rejected with a reason, never thrown.
+ * sending side only; what a node receives is rejected with a reason, never thrown. A `ClusterNode` also rejects with
+ * it (name taken, join failed, not joined) and reports its lost LISTEN connection with it; a failure underneath is
+ * `cause`.
  */
 export class ClusterError extends PoolscopeError {
   declare readonly code: ClusterErrorCode;
 
-  constructor(code: ClusterErrorCode, message: string) {
-    super(code, message);
+  constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ClusterError';
   }
 }
