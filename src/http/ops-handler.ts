@@ -17,6 +17,10 @@ import { poolHealthRoute } from './pool-health-route.js';
 import { readyzRoute } from './readyz-route.js';
 import { recommendationsRoute } from './recommendations-route.js';
 import { ServerViewRoute, validateServerViewSource } from './server-view-route.js';
+import { clusterSnapshotRoute, validateClusterSource } from './cluster-route.js';
+import { OPS_ROUTES } from './ops-routes.js';
+import type { OpsRouteInfo } from './ops-routes.js';
+import type { ClusterSnapshotSource } from './cluster-route.js';
 import type { ServerViewSource } from './server-view-route.js';
 
 /** Options of the ops routes (every adapter takes these). All optional. */
@@ -43,37 +47,17 @@ export interface OpsHandlerOptions extends OpsAccessOptions {
    * answers 404 `POOLSCOPE_ERR_HTTP_SERVER_VIEW_DISABLED` and the dashboard shows no database panel.
    */
   readonly serverView?: ServerViewSource;
+  /**
+   * The cluster node for `/api/cluster/snapshot`: a joined `ClusterNode` (docs/reference/cluster.md; you join and
+   * leave it), or anything with its `snapshot(options)` method. Without it `/api/cluster/snapshot` answers 404
+   * `POOLSCOPE_ERR_HTTP_CLUSTER_DISABLED`.
+   */
+  readonly cluster?: ClusterSnapshotSource;
 }
 
-/** Who may call a route. */
-export const OPS_ROUTE_ACCESS = ['public', 'restricted'] as const;
-export type OpsRouteAccess = (typeof OPS_ROUTE_ACCESS)[number];
-
-/** One ops route, as catalogued in docs/reference/http.md. */
-export interface OpsRouteInfo {
-  /** Path after the prefix; `:name` is one path segment. */
-  readonly path: string;
-  readonly access: OpsRouteAccess;
-  readonly summary: string;
-}
-
-/** Every ops route. Each answers GET and HEAD; other methods get 405. */
-export const OPS_ROUTES: readonly OpsRouteInfo[] = Object.freeze([
-  { path: '/health', access: 'public', summary: 'liveness: {"status":"ok"}, never touches the database' },
-  { path: '/readyz', access: 'restricted', summary: 'readiness: 200 or 503, every pool with a reachability ping' },
-  { path: '/health/pool', access: 'restricted', summary: "one pool's health (?pool=NAME)" },
-  { path: '/health/details', access: 'restricted', summary: 'every pool, totals and active alerts' },
-  { path: '/metrics', access: 'restricted', summary: 'Prometheus exposition (when `metrics` is set)' },
-  { path: '/api/pools', access: 'restricted', summary: "every pool's stats and settings" },
-  { path: '/api/pools/:name', access: 'restricted', summary: "one pool's stats and settings" },
-  { path: '/api/snapshots', access: 'restricted', summary: 'automatic snapshots kept (?pool=NAME)' },
-  { path: '/api/snapshot', access: 'restricted', summary: 'a fresh snapshot of every pool' },
-  { path: '/api/recommendations', access: 'restricted', summary: 'tuning and fix recommendations for every pool (?pool=NAME)' },
-  { path: '/api/server', access: 'restricted', summary: "the database's view: pg_stat_activity by application and state, headroom (when `serverView` is set)" },
-  { path: '/api/stream', access: 'restricted', summary: 'the live dashboard feed (Server-Sent Events: hello, state, tick, event, pools)' },
-  { path: '/dashboard', access: 'public', summary: 'the live dashboard page (a static shell: it holds no data)' },
-  { path: '/dashboard/assets/:file', access: 'public', summary: "the dashboard's scripts and styles (a fixed list)" },
-]);
+// The route catalogue lives in ops-routes.ts; re-exported here, where it was.
+export { OPS_ROUTE_ACCESS, OPS_ROUTES } from './ops-routes.js';
+export type { OpsRouteAccess, OpsRouteInfo } from './ops-routes.js';
 
 /** Methods every route answers. */
 const ALLOWED_METHODS = 'GET, HEAD';
@@ -112,6 +96,7 @@ export class OpsHandler {
   readonly #onError: (error: unknown) => void;
   readonly #streamIntervalMillis: number;
   readonly #serverView: ServerViewRoute;
+  readonly #cluster: ClusterSnapshotSource | undefined;
   #stream: DashboardStream | undefined;
   #assets: DashboardAssets | undefined;
 
@@ -145,6 +130,7 @@ export class OpsHandler {
     this.#probeTimeoutMillis = timeout;
     this.#metrics = validateMetricsSource(options.metrics);
     const serverView = validateServerViewSource(options.serverView);
+    this.#cluster = validateClusterSource(options.cluster);
     this.#onError = (error) => {
       try {
         if (typeof onError === 'function') onError(error);
@@ -237,6 +223,8 @@ export class OpsHandler {
         return recommendationsRoute(inspector, request);
       case '/api/server':
         return this.#serverView.answer();
+      case '/api/cluster/snapshot':
+        return clusterSnapshotRoute(this.#cluster, request, this.#onError);
       case '/api/stream': {
         this.#stream ??= new DashboardStream(inspector, {
           intervalMillis: this.#streamIntervalMillis,
