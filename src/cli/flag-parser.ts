@@ -115,3 +115,17 @@ export function httpUrlFlag(name: string, text: string): URL {
   }
   return url;
 }
+
+/** A postgres:// or postgresql:// URL, else a usage error naming where it came from. */
+export function checkDatabaseUrl(url: string, source: string): string {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new CliUsageError(`${source} is not a URL: use postgres://user@host:port/database`);
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new CliUsageError(`${source} must start with postgres:// or postgresql://, not ${protocol}//`);
+  }
+  return url;
+}

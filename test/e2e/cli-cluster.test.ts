@@ -1,7 +1,7 @@
 // `poolscope cluster` as a real child process against two ClusterNodes started in this process, each with its own
 // Inspector and a tracked pg pool holding a lease, on a real PostgreSQL. Usage errors and an unreachable database
 // run in-process (runCli with captured streams).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { trackPgPool } from '../../src/adapters/pg/pg-adapter.js';
 import { ClusterNode, type ClusterNodeOptions, type ClusterSnapshot } from '../../src/cluster/cluster-node.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { TestResources, isAt, siteOf } from '../support/pg-test-kit.js';
+import { useClusterTestKit } from '../support/cluster-test-kit.js';
+import { isAt, siteOf } from '../support/pg-test-kit.js';
 import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
 import { CLUSTER_FLAGS } from '../../src/cli/commands/cluster-command.js';
 
@@ -19,36 +19,17 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HELD_SITE = siteOf(here, '@cluster-held-lease');
 const SECRET = 'a-shared-secret-of-32-characters';
 
-let db: TestDatabase;
-const res = new TestResources();
-const nodes: ClusterNode[] = [];
-const held: pg.PoolClient[] = [];
-let clusterCounter = 0;
-
-before(async () => {
-  db = await createTestDatabase('cli_cluster');
-});
-afterEach(async () => {
-  for (const node of nodes.splice(0)) await node.leave();
-  for (const client of held.splice(0)) client.release();
-  await res.closeAll();
-});
-after(() => db?.drop());
-
-/** A cluster name of its own per test. */
-function freshCluster(): string {
-  clusterCounter += 1;
-  return `cli-cluster-${process.pid}-${clusterCounter}`;
-}
+const kit = useClusterTestKit('cli_cluster', 'cli-cluster');
+const { res, nodes, held, freshCluster } = kit;
 
 /** An instance: its own Inspector, a tracked pool `main` with one connection held, and a joined ClusterNode. */
 async function startNode(cluster: string, name: string, extra: Partial<ClusterNodeOptions> = {}): Promise<ClusterNode> {
   const inspector = res.inspector({ instanceId: name, alerts: false });
-  const pool = res.pool(db.url, { max: 2 });
+  const pool = res.pool(kit.db.url, { max: 2 });
   pool.on('error', () => undefined);
   trackPgPool(inspector, pool, { name: 'main', stackCapture: 'always' });
   held.push(await pool.connect()); // @cluster-held-lease
-  const node = new ClusterNode(inspector, { cluster, connectionString: db.url, pg, ...extra });
+  const node = new ClusterNode(inspector, { cluster, connectionString: kit.db.url, pg, ...extra });
   nodes.push(node);
   await node.join();
   return node;
@@ -75,7 +56,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const cluster = freshCluster();
     await startNode(cluster, 'api-1');
     await startNode(cluster, 'api-2');
-    const run = await spawnCli(['cluster', '--database-url', db.url, '--cluster', cluster, '--timeout', '10000']);
+    const run = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--timeout', '10000']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     assert.equal(run.stderr, '');
     assert.match(run.stdout, new RegExp(`^Cluster ${cluster}: 2 nodes answered, 0 missing \\(complete;`, 'm'));
@@ -91,7 +72,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const cluster = freshCluster();
     await startNode(cluster, 'api-1');
     await startNode(cluster, 'api-2');
-    const run = await spawnCli(['cluster', '--database-url', db.url, '--cluster', cluster, '--format', 'json', '--timeout', '10000']);
+    const run = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--format', 'json', '--timeout', '10000']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     const result = JSON.parse(run.stdout) as ClusterSnapshot;
     assert.deepEqual(Object.keys(result), ['requestId', 'complete', 'nodes', 'missing']);
@@ -110,7 +91,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const cluster = freshCluster();
     await startNode(cluster, 'api-1');
     await startNode(cluster, 'api-2');
-    const run = await spawnCli(['cluster', '--database-url', db.url, '--cluster', cluster, '--nodes', 'api-1,ghost-9', '--timeout', '10000']);
+    const run = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--nodes', 'api-1,ghost-9', '--timeout', '10000']);
     assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^Node api-1 /m);
     assert.doesNotMatch(run.stdout, /^Node api-2 /m);
@@ -122,7 +103,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const cluster = freshCluster();
     await startNode(cluster, 'api-1', { secret: SECRET });
     const run = await spawnCli(
-      ['cluster', '--database-url', db.url, '--cluster', cluster, '--secret-env', 'TEST_CLUSTER_SECRET', '--format', 'json', '--timeout', '10000'],
+      ['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--secret-env', 'TEST_CLUSTER_SECRET', '--format', 'json', '--timeout', '10000'],
       { TEST_CLUSTER_SECRET: SECRET },
     );
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);

@@ -1,7 +1,7 @@
 // The cluster bus on a real PostgreSQL, several ClusterNodes in one process (each with its own Inspector and a
 // tracked pg pool holding known leases): snapshots of all / named nodes, a node that left, a node that never answers,
 // a shared secret against a wrong one, the name clash, a reply too large for one NOTIFY, and a lost LISTEN connection.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { trackPgPool } from '../../src/adapters/pg/pg-adapter.js';
@@ -9,34 +9,15 @@ import { ClusterNode, type ClusterNodeOptions } from '../../src/cluster/cluster-
 import { clusterApplicationName, membersFromRows } from '../../src/cluster/cluster-application-name.js';
 import { clusterChannelName } from '../../src/cluster/cluster-messages.js';
 import { ClusterError, PoolscopeError } from '../../src/errors.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { TestResources, eventually, isAt, siteOf } from '../support/pg-test-kit.js';
+import { useClusterTestKit } from '../support/cluster-test-kit.js';
+import { eventually, isAt, siteOf } from '../support/pg-test-kit.js';
 
 const THIS_FILE = 'cluster-node.test.ts';
 const HELD_SITE = siteOf(import.meta.url, '@held-lease');
 const SECRET = 'a-shared-secret-of-32-characters';
 
-let db: TestDatabase;
-const res = new TestResources();
-const nodes: ClusterNode[] = [];
-const held: pg.PoolClient[] = [];
-let clusterCounter = 0;
-
-before(async () => {
-  db = await createTestDatabase('cluster_node');
-});
-afterEach(async () => {
-  for (const node of nodes.splice(0)) await node.leave();
-  for (const client of held.splice(0)) client.release();
-  await res.closeAll();
-});
-after(() => db?.drop());
-
-/** A cluster name of its own per test, so tests never see each other's nodes. */
-function freshCluster(): string {
-  clusterCounter += 1;
-  return `cluster-test-${process.pid}-${clusterCounter}`;
-}
+const kit = useClusterTestKit('cluster_node', 'cluster-test');
+const { res, nodes, held, freshCluster } = kit;
 
 interface StartedNode {
   node: ClusterNode;
@@ -52,10 +33,10 @@ async function startNode(
 ): Promise<StartedNode> {
   const errors: unknown[] = [];
   const inspector = res.inspector({ instanceId: name, onError: (error) => errors.push(error) });
-  const pool = res.pool(db.url, { max: Math.max(leases, 1) });
+  const pool = res.pool(kit.db.url, { max: Math.max(leases, 1) });
   trackPgPool(inspector, pool, { name: 'main', stackCapture: 'always' });
   for (let i = 0; i < leases; i += 1) held.push(await pool.connect()); // @held-lease
-  const node = new ClusterNode(inspector, { cluster, connectionString: db.url, pg, ...extra });
+  const node = new ClusterNode(inspector, { cluster, connectionString: kit.db.url, pg, ...extra });
   nodes.push(node);
   await node.join();
   return { node, errors };
@@ -130,7 +111,7 @@ describe('ClusterNode', () => {
     const a = await startNode(cluster, 'node-a');
     await startNode(cluster, 'node-b');
     // A session carrying a node's application_name that LISTENs but never replies (a node whose loop is stuck).
-    const silent = new pg.Client({ connectionString: db.url, application_name: clusterApplicationName(cluster, 'silent') });
+    const silent = new pg.Client({ connectionString: kit.db.url, application_name: clusterApplicationName(cluster, 'silent') });
     silent.on('error', () => undefined);
     await silent.connect();
     try {
@@ -143,7 +124,7 @@ describe('ClusterNode', () => {
       assert.deepEqual(result.missing, [{ node: 'silent', reason: 'timeout' }]);
 
       const inspector = res.inspector({ instanceId: 'silent' });
-      const clash = new ClusterNode(inspector, { cluster, connectionString: db.url, pg });
+      const clash = new ClusterNode(inspector, { cluster, connectionString: kit.db.url, pg });
       nodes.push(clash);
       await assert.rejects(clash.join(), (error: unknown) => {
         assert.ok(error instanceof ClusterError);
@@ -195,7 +176,7 @@ describe('ClusterNode', () => {
     const cluster = freshCluster();
     const a = await startNode(cluster, 'node-a');
     const b = await startNode(cluster, 'node-b', 1, { reconnectInitialDelayMillis: 50 });
-    const admin = await res.client(db.url);
+    const admin = await res.client(kit.db.url);
     await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [b.node.applicationName]);
 
     await eventually(() => b.errors.length > 0, 'node-b to report its lost connection');

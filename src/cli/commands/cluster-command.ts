@@ -7,7 +7,7 @@ import { PoolscopeError, messageOf } from '../../errors.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { CliUsageError, EXIT_CODES } from '../cli-command.js';
 import type { CliFlag } from '../flag-parser.js';
-import { choiceFlag, flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
+import { checkDatabaseUrl, choiceFlag, flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
 import { formatMillisShort } from '../latency-summary.js';
 import { textTable } from '../text-table.js';
 
@@ -114,20 +114,6 @@ function namesFlag(name: string, text: string | undefined, shape: RegExp, length
   }
   if (names.length > 1000) throw new CliUsageError(`--${name} lists ${names.length} names; at most 1000.`);
   return names;
-}
-
-/** A postgres:// or postgresql:// URL, else a usage error naming where it came from. */
-function checkDatabaseUrl(url: string, source: string): string {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    throw new CliUsageError(`${source} is not a URL: use postgres://user@host:port/database`);
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    throw new CliUsageError(`${source} must start with postgres:// or postgresql://, not ${protocol}//`);
-  }
-  return url;
 }
 
 /** `poolscope cluster`: joins, asks, prints, leaves. */

@@ -1,6 +1,6 @@
-import { CliUsageError, EXIT_CODES, type CliCommand, type CliIo } from '../cli-command.js';
+import { EXIT_CODES, type CliCommand, type CliIo } from '../cli-command.js';
 import type { CliFlag } from '../flag-parser.js';
-import { choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
+import { checkDatabaseUrl, choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
@@ -65,20 +65,6 @@ export function parseDbArgs(args: readonly string[]): DbCommandOptions {
     database: flags.string('database'),
     format: choiceFlag('format', flags.string('format'), DB_FORMATS, 'text'),
   };
-}
-
-/** A postgres:// or postgresql:// URL, else a usage error naming where it came from. */
-function checkDatabaseUrl(url: string, source: string): string {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    throw new CliUsageError(`${source} is not a URL: use postgres://user@host:port/database`);
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    throw new CliUsageError(`${source} must start with postgres:// or postgresql://, not ${protocol}//`);
-  }
-  return url;
 }
 
 /** The connection string `poolscope db` uses: the flag, else env DATABASE_URL, else DEFAULT_DB_URL. */
