@@ -3,7 +3,6 @@
 // run in-process (runCli with captured streams).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -11,11 +10,10 @@ import { trackPgPool } from '../../src/adapters/pg/pg-adapter.js';
 import { ClusterNode, type ClusterNodeOptions, type ClusterSnapshot } from '../../src/cluster/cluster-node.js';
 import { useClusterTestKit } from '../support/cluster-test-kit.js';
 import { isAt, siteOf } from '../support/pg-test-kit.js';
-import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
+import { runCliCaptured, spawnCli } from '../support/cli-capture.js';
 import { CLUSTER_FLAGS } from '../../src/cli/commands/cluster-command.js';
 
 const here = import.meta.url;
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HELD_SITE = siteOf(here, '@cluster-held-lease');
 const SECRET = 'a-shared-secret-of-32-characters';
 
@@ -33,22 +31,6 @@ async function startNode(cluster: string, name: string, extra: Partial<ClusterNo
   nodes.push(node);
   await node.join();
   return node;
-}
-
-/** The real CLI as a child process, from the repository root. */
-function spawnCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
-  delete env.NO_COLOR;
-  delete env.NODE_TEST_CONTEXT; // the child is a program, not a test file
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
-    });
-  });
 }
 
 describe('poolscope cluster (child process, real PostgreSQL)', () => {

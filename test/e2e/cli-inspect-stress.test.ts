@@ -2,9 +2,7 @@
 // PostgreSQL: the CLI run in-process (runCli with captured streams) and once as a real process.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { formatRecommendation, trackPgPool, type Inspector, type Recommendation } from '../../src/index.js';
 import { createOpsHandler, type OpsHandlerOptions } from '../../src/http/ops-handler.js';
@@ -14,11 +12,10 @@ import type { InspectReport } from '../../src/cli/inspect-report.js';
 import type { StressReport } from '../../src/cli/stress-report.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TestResources, eventually, isAt, siteOf } from '../support/pg-test-kit.js';
-import { runCliCaptured, type CliRun } from '../support/cli-capture.js';
+import { runCliCaptured, spawnCli as spawnCliProcess, type CliRun } from '../support/cli-capture.js';
 import { listenOnLoopback } from '../support/loopback-server.js';
 
 const here = import.meta.url;
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let db: TestDatabase;
 const res = new TestResources();
@@ -91,21 +88,9 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return runCliCaptured(args, { env });
 }
 
-/** The real CLI as a child process, from the repository root. */
+/** The real CLI as a child process, without the token of the environment. */
 function spawnCli(args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env.POOLSCOPE_TOKEN;
-  delete env.NO_COLOR;
-  delete env.NODE_TEST_CONTEXT; // the child is a program, not a test file
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
-    });
-  });
+  return spawnCliProcess(args, { POOLSCOPE_TOKEN: undefined });
 }
 
 // ---- inspect ---------------------------------------------------------------------------------------------------------

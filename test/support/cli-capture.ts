@@ -1,7 +1,9 @@
 /**
  * Runs the CLI in-process with stdout and stderr captured, for CLI tests: `runCli` with a CliIo of in-memory streams.
  */
+import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/cli-command.js';
 import { eventOnce, listenTo } from './wait-for.js';
@@ -49,4 +51,30 @@ export async function runCliCaptured(args: readonly string[], options: CliRunOpt
   const io: CliIo = { stdout, stderr, env: options.env ?? {}, signal: options.signal ?? new AbortController().signal };
   const code = await runCli(args, io);
   return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The real CLI as a child process (`node --import tsx src/cli/main.ts ...args`) from the repository root, with this
+ * process's environment minus NO_COLOR and the test runner's context, plus `env` (a value of undefined removes the
+ * variable). Resolves to the exit code and the output; bounded at 60 s.
+ */
+export function spawnCli(args: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Promise<CliRun> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.NO_COLOR;
+  delete childEnv.NODE_TEST_CONTEXT; // the child is a program, not a test file
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: childEnv, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+    });
+  });
 }
