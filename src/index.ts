@@ -1,6 +1,6 @@
 // poolscope: the names of the quick start (README.md) and the vocabulary they report in. Everything else lives on
 // a subpath, one home per name (docs/reference/api.md, "Subpaths"): poolscope/http, poolscope/tenants,
-// poolscope/config, poolscope/server, poolscope/prometheus, poolscope/otel, poolscope/testing, poolscope/cli (types).
+// poolscope/config, poolscope/server, poolscope/cluster, poolscope/prometheus, poolscope/otel, poolscope/testing, poolscope/cli (types).
 // Loading this module never loads an optional peer (pg, prom-client, @opentelemetry/api, express, fastify).
 // Explicit named exports only; types with `export type`.
 

@@ -1,3 +1,4 @@
+import { SERVER_LIMITS_SQL, serverLimitsOf, type ServerLimits } from '../postgres/server-limits.js';
 import { ClusterError, messageOf } from '../errors.js';
 import { loadPgExport, pgExportOf } from '../postgres/pg-module-loader.js';
 import { CLUSTER_NAME_TAKEN_SQL, clusterNodeLockKey } from './cluster-application-name.js';
@@ -104,4 +105,10 @@ function nameTaken(options: OpenListenOptions, how: string): ClusterError {
     `Node name '${options.node}' is taken in cluster '${options.cluster}': application_name '${options.applicationName}' is in use (${how}). ` +
       'Give each instance its own node option (default: the inspector instanceId, <host>-<pid>); if that session is a stale one of this node, wait for it to end or pg_terminate_backend() it.',
   );
+}
+
+/** The server's connection limits and use (src/postgres/server-limits.ts), read on the node's connection. */
+export async function readServerLimits(client: ListenClient): Promise<ServerLimits> {
+  const { rows } = await client.query(SERVER_LIMITS_SQL);
+  return serverLimitsOf(rows[0], 'ClusterNode.snapshot');
 }

@@ -1,18 +1,23 @@
 import type { Inspector } from '../core/inspector.js';
-import { inspectorSnapshot, type InspectorSnapshot } from '../core/pool-snapshot.js';
+import { inspectorSnapshot } from '../core/pool-snapshot.js';
 import { ClusterError, OptionsError, messageOf } from '../errors.js';
 import { clusterApplicationName, clusterApplicationPrefixes, CLUSTER_MEMBERS_SQL, membersFromRows } from './cluster-application-name.js';
-import { ClusterCrypto } from './cluster-crypto.js';
-import { assertNodeName, clusterChannelName, createSnapshotReply, createSnapshotRequest, type SnapshotRequest } from './cluster-messages.js';
-import { CLUSTER_NOTIFY_SQL, openListenConnection, resolveClientClass, type ListenClient, type ListenClientClass, type PgNotification } from './cluster-listen-connection.js';
-import { ClusterSnapshotCollector, type ClusterSnapshot } from './cluster-snapshot-collector.js';
+import { assertNodeName, clusterChannelName, createSnapshotReply, createSnapshotRequest, type ClusterMessage, type SnapshotRequest } from './cluster-messages.js';
+import { CLUSTER_NOTIFY_SQL, openListenConnection, readServerLimits, resolveClientClass, type ListenClient, type ListenClientClass, type PgNotification } from './cluster-listen-connection.js';
+import { ClusterSnapshotCollector, expectedNodes, withDepartures, type ClusterSnapshot } from './cluster-snapshot-collector.js';
+import { clusterTotals } from './cluster-totals.js';
+import type { ClusterTraffic } from './cluster-traffic.js';
+import { ClusterWire } from './cluster-wire.js';
+import type { ServerLimits } from '../postgres/server-limits.js';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeOptions, type ClusterNodeState, type ClusterSnapshotOptions } from './cluster-node-options.js';
-import { splitNotifyPayloads, wholeNumberOption } from './notify-chunks.js';
+import { wholeNumberOption } from './notify-chunks.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
-import { NotifyReassembler } from './notify-reassembler.js';
 
 export { CLUSTER_NODE_STATES, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeOptions, type ClusterNodeState, type ClusterSnapshotOptions } from './cluster-node-options.js';
-export type { ClusterMissingNode, ClusterMissingReason, ClusterNodeSnapshot, ClusterSnapshot } from './cluster-snapshot-collector.js';
+export { CLUSTER_MISSING_REASONS } from './cluster-snapshot-collector.js';
+export type { ClusterMissingNode, ClusterMissingReason, ClusterNodeSnapshot, ClusterSnapshot, CollectedReplies } from './cluster-snapshot-collector.js';
+export type { ClusterTraffic } from './cluster-traffic.js';
+export type { ClusterTotals, ClusterPoolTotals, ClusterPoolOnNode, ClusterNodeTotals, ClusterServerCapacity, ConnectionCounts } from './cluster-totals.js';
 
 /**
  * One instance's membership of a cluster (docs/reference/cluster.md): a dedicated pg connection that LISTENs on the
@@ -27,12 +32,10 @@ export class ClusterNode {
   readonly #connectionString: string;
   readonly #applicationName: string;
   readonly #channel: string;
-  readonly #crypto: ClusterCrypto;
-  readonly #reassembler = new NotifyReassembler();
+  readonly #wire: ClusterWire;
   readonly #pgOption: unknown;
   readonly #backoff: ReconnectBackoff;
   readonly #pending = new Map<string, ClusterSnapshotCollector>();
-  readonly #rejected = new Map<string, number>();
   #Client: ListenClientClass | undefined;
   #client: ListenClient | undefined;
   #state: ClusterNodeState = 'new';
@@ -54,7 +57,7 @@ export class ClusterNode {
     this.#node = node;
     this.#applicationName = clusterApplicationName(options.cluster, node);
     this.#connectionString = options.connectionString;
-    this.#crypto = new ClusterCrypto({ cluster: options.cluster, ...(options.secret === undefined ? {} : { secret: options.secret }) });
+    this.#wire = new ClusterWire(options.cluster, options.secret);
     this.#pgOption = options.pg;
     this.#backoff = new ReconnectBackoff(options.reconnectInitialDelayMillis, options.reconnectMaxDelayMillis);
   }
@@ -79,7 +82,12 @@ export class ClusterNode {
 
   /** Messages received and not used, by reason (`bad-mac`, `decrypt-failed`, `replayed`, chunk drops, ...). */
   rejected(): Record<string, number> {
-    return Object.fromEntries(this.#rejected);
+    return this.#wire.rejected();
+  }
+
+  /** What this node sent and received on the channel since it was created. */
+  traffic(): ClusterTraffic {
+    return this.#wire.traffic();
   }
 
   /**
@@ -123,37 +131,44 @@ export class ClusterNode {
   async snapshot(options: ClusterSnapshotOptions = {}): Promise<ClusterSnapshot> {
     const timeoutMillis = wholeNumberOption('timeoutMillis', options.timeoutMillis, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, 1, 2 ** 31 - 1);
     const wanted = options.nodes ?? 'all';
+    const client = this.#requireClient();
+    const limits = this.#readLimits(client); // queued behind members(): one round trip more, no wait of its own
     const members = await this.members();
-    let expected: string[];
-    let notInCluster: string[] = [];
-    if (wanted === 'all') {
-      expected = members;
-    } else {
-      if (!Array.isArray(wanted)) throw new OptionsError('nodes', wanted, "'all' or a list of node names");
-      const named = [...new Set(wanted)];
-      for (const name of named) assertNodeName(name);
-      expected = named.filter((name) => members.includes(name));
-      notInCluster = named.filter((name) => !members.includes(name));
-    }
+    const { expected, notInCluster } = expectedNodes(wanted, members);
     const request = createSnapshotRequest({
       from: this.#node,
       nodes: wanted === 'all' ? 'all' : expected.length > 0 ? expected : [this.#node],
       ...(options.pools === undefined ? {} : { pools: options.pools }),
     });
     const collector = new ClusterSnapshotCollector(request.requestId, expected, notInCluster, () => this.#pending.delete(request.requestId));
-    if (expected.length === 0) {
-      collector.start(timeoutMillis);
-      return collector.promise;
-    }
-    this.#pending.set(request.requestId, collector);
-    try {
-      await this.#send(this.#crypto.seal(request));
-    } catch (error) {
-      this.#pending.delete(request.requestId);
-      throw error;
+    if (expected.length > 0) {
+      this.#pending.set(request.requestId, collector);
+      try {
+        await this.#send(request);
+      } catch (error) {
+        this.#pending.delete(request.requestId);
+        throw error;
+      }
     }
     collector.start(timeoutMillis);
-    return collector.promise;
+    const collected = await collector.promise;
+    let missing = collected.missing;
+    if (missing.some((entry) => entry.reason === 'timeout') && this.#state === 'joined') {
+      // Who was asked and is gone now left (stopped, killed); who is still connected did not answer in time.
+      const membersNow = await this.members().catch(() => undefined);
+      if (membersNow !== undefined) missing = withDepartures(missing, membersNow);
+    }
+    return { ...collected, missing, totals: clusterTotals(collected.nodes, await limits) };
+  }
+
+  /** The server's limits for the totals; null (and the error reported) when they cannot be read. */
+  #readLimits(client: ListenClient): Promise<ServerLimits | null> {
+    return readServerLimits(client).catch((error: unknown) => {
+      this.#inspector.reportError(
+        new ClusterError('POOLSCOPE_ERR_CLUSTER_SEND_FAILED', `Cluster node '${this.#node}' could not read the server's connection limits: ${messageOf(error)}.`, { cause: error }),
+      );
+      return null;
+    });
   }
 
   /** UNLISTENs and closes the connection; outstanding `snapshot()` calls settle with what they have. Idempotent. */
@@ -204,11 +219,13 @@ export class ClusterNode {
     throw new ClusterError('POOLSCOPE_ERR_CLUSTER_NOT_JOINED', `Cluster node '${this.#node}' is ${this.#state}, not joined: await node.join() first.`);
   }
 
-  /** NOTIFYs every chunk of `text` in one statement (one transaction), with parameters. */
-  async #send(text: string): Promise<void> {
+  /** NOTIFYs every chunk of `message` in one statement (one transaction), with parameters. */
+  async #send(message: ClusterMessage): Promise<void> {
     const client = this.#requireClient();
     try {
-      await client.query(CLUSTER_NOTIFY_SQL, [this.#channel, splitNotifyPayloads(text)]);
+      const payloads = this.#wire.encode(message);
+      await client.query(CLUSTER_NOTIFY_SQL, [this.#channel, payloads]);
+      this.#wire.sent(payloads);
     } catch (error) {
       throw new ClusterError('POOLSCOPE_ERR_CLUSTER_SEND_FAILED', `Cluster node '${this.#node}' could not NOTIFY: ${messageOf(error)}.`, { cause: error });
     }
@@ -217,29 +234,12 @@ export class ClusterNode {
   #onNotification(message: PgNotification): void {
     try {
       if (message.channel !== this.#channel) return;
-      const step = this.#reassembler.push(message.payload);
-      for (const drop of step.dropped) this.#count(drop.reason);
-      if (step.message === undefined) return;
-      const opened = this.#crypto.open(step.message);
-      if (!opened.ok) {
-        this.#count(opened.reason);
-        return;
+      const arrival = this.#wire.receive(message);
+      if (arrival.kind === 'request') {
+        if (arrival.request.nodes === 'all' || arrival.request.nodes.includes(this.#node)) this.#answer(arrival.request);
+      } else if (arrival.kind === 'reply') {
+        this.#pending.get(arrival.requestId)?.accept(arrival.node, arrival.snapshot); // absent: someone else's request
       }
-      const received = opened.message;
-      if (received.kind === 'snapshot-request') {
-        if (received.nodes === 'all' || received.nodes.includes(this.#node)) this.#answer(received);
-        return;
-      }
-      const collector = this.#pending.get(received.requestId);
-      if (collector === undefined) return; // someone else's request
-      let snapshot: InspectorSnapshot;
-      try {
-        snapshot = JSON.parse(received.body) as InspectorSnapshot;
-      } catch {
-        this.#count('reply-body-not-json');
-        return;
-      }
-      collector.accept(received.node, snapshot);
     } catch (error) {
       this.#inspector.reportError(error);
     }
@@ -255,12 +255,10 @@ export class ClusterNode {
     const pools = request.pools;
     if (pools !== undefined) snapshot = inspectorSnapshot(snapshot.pools.filter((pool) => pools.includes(pool.poolName)), snapshot.takenAt);
     const reply = createSnapshotReply(request.requestId, this.#node, JSON.stringify(snapshot));
-    this.#send(this.#crypto.seal(reply)).catch((error: unknown) => {
+    this.#send(reply).catch((error: unknown) => {
       if (this.#state === 'joined') this.#inspector.reportError(error);
     });
   }
-
-  #count = (reason: string): void => void this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1);
 
   /** The LISTEN connection ended or failed: report it once and reconnect with backoff. */
   #lost(client: ListenClient, error: unknown): void {

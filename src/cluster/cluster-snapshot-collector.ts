@@ -1,4 +1,7 @@
 import type { InspectorSnapshot } from '../core/pool-snapshot.js';
+import type { ClusterTotals } from './cluster-totals.js';
+import { OptionsError } from '../errors.js';
+import { assertNodeName } from './cluster-messages.js';
 
 /**
  * One outstanding `ClusterNode.snapshot()` call: the nodes it waits for, the replies so far, and its timeout. It
@@ -7,7 +10,7 @@ import type { InspectorSnapshot } from '../core/pool-snapshot.js';
  */
 
 /** Why an expected node is not in a cluster snapshot. */
-export const CLUSTER_MISSING_REASONS = ['timeout', 'not-in-cluster'] as const;
+export const CLUSTER_MISSING_REASONS = ['timeout', 'left', 'not-in-cluster'] as const;
 export type ClusterMissingReason = (typeof CLUSTER_MISSING_REASONS)[number];
 
 /** One node's answer. */
@@ -20,12 +23,16 @@ export interface ClusterNodeSnapshot {
 /** A node that was asked (or named) and did not answer. */
 export interface ClusterMissingNode {
   readonly node: string;
-  /** `not-in-cluster`: named, but no session of that name was in the cluster when asked; `timeout`: did not answer in time. */
+  /**
+   * `timeout`: a member when asked, still connected, and did not answer in time (busy, event loop blocked, or an
+   * older poolscope); `left`: a member when asked whose session ended before it answered (stopped, killed, or its
+   * connection lost); `not-in-cluster`: named, but no session of that name was in the cluster when asked.
+   */
   readonly reason: ClusterMissingReason;
 }
 
-/** The result of `ClusterNode.snapshot()`. */
-export interface ClusterSnapshot {
+/** The replies to one request, as collected. */
+export interface CollectedReplies {
   readonly requestId: string;
   /** True when every expected node answered (`missing` is empty). */
   readonly complete: boolean;
@@ -34,13 +41,35 @@ export interface ClusterSnapshot {
   readonly missing: readonly ClusterMissingNode[];
 }
 
+/** The result of `ClusterNode.snapshot()`: the replies, and the totals of the nodes that answered. */
+export interface ClusterSnapshot extends CollectedReplies {
+  readonly totals: ClusterTotals;
+}
+
+/**
+ * Whom a request waits for: every member for `'all'`; else the named members, and the named ones that are not
+ * members (missing as `not-in-cluster` from the start). Throws a coded error for a bad list.
+ */
+export function expectedNodes(wanted: 'all' | readonly string[], members: readonly string[]): { expected: string[]; notInCluster: string[] } {
+  if (wanted === 'all') return { expected: [...members], notInCluster: [] };
+  if (!Array.isArray(wanted)) throw new OptionsError('nodes', wanted, "'all' or a list of node names");
+  const named = [...new Set(wanted)];
+  for (const name of named) assertNodeName(name);
+  return { expected: named.filter((name) => members.includes(name)), notInCluster: named.filter((name) => !members.includes(name)) };
+}
+
+/** The missing nodes with `timeout` turned into `left` for those no longer among `membersNow`. */
+export function withDepartures(missing: readonly ClusterMissingNode[], membersNow: readonly string[]): ClusterMissingNode[] {
+  return missing.map((entry) => (entry.reason === 'timeout' && !membersNow.includes(entry.node) ? { node: entry.node, reason: 'left' as const } : entry));
+}
+
 export class ClusterSnapshotCollector {
   readonly requestId: string;
-  readonly promise: Promise<ClusterSnapshot>;
+  readonly promise: Promise<CollectedReplies>;
   readonly #expected: readonly string[];
   readonly #notInCluster: readonly string[];
   readonly #answers = new Map<string, InspectorSnapshot>();
-  #resolve: ((result: ClusterSnapshot) => void) | undefined;
+  #resolve: ((result: CollectedReplies) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #onSettled: () => void;
 

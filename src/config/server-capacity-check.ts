@@ -1,6 +1,7 @@
 import { OptionsError, PoolConfigError, ServerViewError, messageOf } from '../errors.js';
 import { importPg, pgExportOf } from '../postgres/pg-module-loader.js';
 import type { PgClientLike, PgRowsRunner } from '../postgres/pg-client-shapes.js';
+import { SERVER_LIMITS_SQL, serverLimitsOf, } from '../postgres/server-limits.js';
 import type { PoolscopeLogger } from '../core/logger.js';
 import { logWarnings, type PoolConfigWarning } from './pool-config-validation.js';
 
@@ -10,15 +11,8 @@ import { logWarnings, type PoolConfigWarning } from './pool-config-validation.js
  * PostgreSQL 16+) reserved_connections. One short query; a warning when the plan does not fit.
  */
 
-/**
- * The server's connection limits, in one statement. `current_setting(name, true)` (missing_ok) answers NULL for a
- * setting the server does not have: reserved_connections exists from PostgreSQL 16 on; before that it counts as 0.
- * Readable by any role.
- */
-export const SERVER_CAPACITY_SQL = `SELECT current_setting('server_version_num')::int AS server_version_num,
-       current_setting('max_connections')::int AS max_connections,
-       current_setting('superuser_reserved_connections')::int AS superuser_reserved_connections,
-       coalesce(current_setting('reserved_connections', true)::int, 0) AS reserved_connections`;
+/** The server's connection limits (and use), in one statement: src/postgres/server-limits.ts. */
+export const SERVER_CAPACITY_SQL = SERVER_LIMITS_SQL;
 
 /** application_name of the check's own session when it connects with `{ connectionString }`. */
 export const SERVER_CAPACITY_APPLICATION_NAME = 'poolscope-capacity-check';
@@ -139,11 +133,7 @@ export async function checkServerCapacity(options: ServerCapacityCheckOptions): 
 
 /** The report for a row of SERVER_CAPACITY_SQL; exported for tests of the arithmetic and the message. */
 export function buildCapacityReport(row: unknown, max: number, expectedInstances: number): ServerCapacityReport {
-  const r = (row ?? {}) as Record<string, unknown>;
-  const serverVersionNumber = integerColumn(r, 'server_version_num');
-  const maxConnections = integerColumn(r, 'max_connections');
-  const superuserReservedConnections = integerColumn(r, 'superuser_reserved_connections');
-  const reservedConnections = r.reserved_connections === null || r.reserved_connections === undefined ? 0 : integerColumn(r, 'reserved_connections');
+  const { serverVersionNumber, maxConnections, superuserReservedConnections, reservedConnections } = serverLimitsOf(row, 'checkServerCapacity');
   const availableConnections = maxConnections - superuserReservedConnections - reservedConnections;
   const plannedConnections = max * expectedInstances;
   const exceeded = plannedConnections > availableConnections;
@@ -227,14 +217,3 @@ function wholeNumber(name: 'max' | 'expectedInstances', value: unknown, fallback
   return value;
 }
 
-function integerColumn(row: Record<string, unknown>, column: string): number {
-  const value = Number(row[column]);
-  if (row[column] === null || row[column] === undefined || !Number.isSafeInteger(value)) {
-    throw new ServerViewError(
-      'POOLSCOPE_ERR_SERVER_UNEXPECTED_ANSWER',
-      'checkServerCapacity',
-      `checkServerCapacity got no integer ${column} from the server (got ${String(row[column])}).`,
-    );
-  }
-  return value;
-}

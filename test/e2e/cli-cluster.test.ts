@@ -48,6 +48,9 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const holderLines = run.stdout.split('\n').filter((line) => line.includes(`${HELD_SITE}:`));
     assert.equal(holderLines.length, 2, `one holder line per node at ${HELD_SITE}:\n${run.stdout}`);
     for (const line of holderLines) assert.match(line, /^ {6}#\d+ +\S+ +[\d.,]+ +\S+$/);
+    assert.match(run.stdout, /^Totals$/m);
+    assert.match(run.stdout, /^ {2}main +2 +2 +0 +4 +0$/m, 'pool main on 2 nodes: 2 used, 0 idle, max 4, 0 waiting');
+    assert.match(run.stdout, /^ {2}Server: The cluster's pools may open 2 connections more and the server has \d+ connections of headroom/m);
   });
 
   test('--format json parses: the ClusterNode result, each node with its holder at its file:line', async () => {
@@ -57,7 +60,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const run = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--format', 'json', '--timeout', '10000']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     const result = JSON.parse(run.stdout) as ClusterSnapshot;
-    assert.deepEqual(Object.keys(result), ['requestId', 'complete', 'nodes', 'missing']);
+    assert.deepEqual(Object.keys(result), ['requestId', 'complete', 'nodes', 'missing', 'totals']);
     assert.equal(result.complete, true);
     assert.deepEqual(result.missing, []);
     const answered = result.nodes.map((entry) => entry.node);

@@ -139,6 +139,52 @@ describe('ClusterNode', () => {
     }
   });
 
+  test("a member whose session ends before it answers is missing as 'left'", async () => {
+    const cluster = freshCluster();
+    const a = await startNode(cluster, 'node-a');
+    const silent = new pg.Client({ connectionString: kit.db.url, application_name: clusterApplicationName(cluster, 'gone') });
+    silent.on('error', () => undefined);
+    await silent.connect();
+    await silent.query(`LISTEN ${clusterChannelName(cluster)}`);
+    // It hears the request and goes away instead of answering (a node stopped or killed while asked).
+    silent.on('notification', () => void silent.end());
+    const result = await a.node.snapshot({ timeoutMillis: 1500 });
+    assert.equal(result.complete, false);
+    assert.deepEqual(names(result), ['node-a']);
+    assert.deepEqual(result.missing, [{ node: 'gone', reason: 'left' }]);
+  });
+
+  test('totals: per pool across nodes, per node, in all, and against the server; traffic is counted', async () => {
+    const cluster = freshCluster();
+    const a = await startNode(cluster, 'node-a', 1);
+    await startNode(cluster, 'node-b', 2);
+    const result = await a.node.snapshot({ timeoutMillis: 10_000 });
+    assert.equal(result.complete, true);
+    const { totals } = result;
+    assert.deepEqual(
+      totals.pools.map((pool) => [pool.poolName, pool.nodes.map((entry) => [entry.node, entry.used, entry.max]).sort(), pool.all.used, pool.all.max]),
+      [['main', [['node-a', 1, 1], ['node-b', 2, 2]], 3, 3]],
+    );
+    assert.deepEqual(totals.nodes.map((entry) => [entry.node, entry.pools, entry.used]).sort(), [['node-a', 1, 1], ['node-b', 1, 2]]);
+    assert.equal(totals.all.used, 3);
+    assert.equal(totals.all.idle, 0);
+    const server = totals.server;
+    assert.ok(server, 'the server limits were read');
+    const { rows } = await res.pool(kit.db.url, { max: 1 }).query<{ max: number }>("SELECT current_setting('max_connections')::int AS max");
+    assert.equal(server.maxConnections, rows[0]?.max);
+    assert.ok(server.usedConnections >= 5, `the pools' 3 connections and the 2 LISTEN connections are counted (${server.usedConnections})`);
+    assert.equal(server.headroom, server.maxConnections - server.reservedConnections - server.usedConnections);
+    assert.equal(server.poolsCanStillOpen, 0, 'every pool is at its max');
+    assert.equal(server.fits, true);
+    assert.match(server.summary, /may open 0 connections more/);
+
+    const traffic = a.node.traffic();
+    assert.equal(traffic.sentMessages, 2, 'the request and its own reply');
+    assert.ok(traffic.sentBytes > 0 && traffic.sentNotifications >= 2);
+    assert.ok(traffic.receivedNotifications >= 3, 'its request and both replies came back on the channel');
+    assert.ok(traffic.receivedBytes >= traffic.sentBytes);
+  });
+
   test('with a secret: a node with the wrong secret is not answered, and its replies are ignored', async () => {
     const cluster = freshCluster();
     const a = await startNode(cluster, 'node-a', 1, { secret: SECRET });

@@ -8,12 +8,14 @@ import { createOpsHandler, OPS_ROUTES, type OpsHandler, type OpsHandlerOptions }
 import { opsRequestOf } from '../../src/http/ops-request.js';
 import type { OpsResponse } from '../../src/http/ops-response.js';
 import type { ClusterSnapshotSource } from '../../src/http/cluster-route.js';
+import { clusterTotals } from '../../src/cluster/cluster-totals.js';
 
 const PARTIAL: ClusterSnapshot = {
   requestId: 'req-1',
   complete: false,
   nodes: [{ node: 'api-1', snapshot: { takenAt: '2026-01-20T10:30:00.000Z', pools: [], multiPoolOwners: [] } }],
   missing: [{ node: 'api-3', reason: 'timeout' }],
+  totals: clusterTotals([], null),
 };
 
 /** Records every call's options and answers `result` (or rejects with `failure`). */

@@ -21,6 +21,7 @@ import type { PoolApiView, PoolListReport, SnapshotListReport } from '../../src/
 import type { InspectorSnapshot } from '../../src/core/pool-snapshot.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter, type FakePoolCounts } from '../support/fake-pool-adapter.js';
+import { clusterTotals } from '../../src/cluster/cluster-totals.js';
 
 const HTTP_DOC = fileURLToPath(new URL('../../docs/reference/http.md', import.meta.url));
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -578,7 +579,7 @@ describe('routing', () => {
     const handler = handlerOf(inspector, {
       metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') },
       serverView: { activity: () => Promise.resolve({} as never) },
-      cluster: { snapshot: () => Promise.resolve({ requestId: 'r', complete: true, nodes: [], missing: [] }) },
+      cluster: { snapshot: () => Promise.resolve({ requestId: 'r', complete: true, nodes: [], missing: [], totals: clusterTotals([], null) }) },
     });
     const doc = readFileSync(HTTP_DOC, 'utf8');
     for (const route of OPS_ROUTES) {

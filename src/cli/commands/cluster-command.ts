@@ -1,4 +1,4 @@
-import { ClusterNode, type ClusterSnapshot } from '../../cluster/cluster-node.js';
+import { ClusterNode, type ClusterSnapshot, type ClusterTotals, type ConnectionCounts } from '../../cluster/cluster-node.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { Inspector } from '../../core/inspector.js';
 import type { LeaseSnapshot } from '../../core/lease.js';
@@ -188,7 +188,8 @@ export interface ClusterTextOptions {
 }
 
 const MISSING_REASONS: Readonly<Record<string, string>> = {
-  timeout: 'did not answer in time',
+  timeout: 'did not answer in time (connected: busy, or its event loop is blocked)',
+  left: 'left while asked (its session ended: stopped, killed, or its connection lost)',
   'not-in-cluster': 'not in the cluster (no session of that name on the database)',
 };
 
@@ -208,11 +209,30 @@ export function renderClusterText(result: ClusterSnapshot, options: ClusterTextO
     if (snapshot.pools.length === 0) lines.push('  no pools');
     for (const pool of snapshot.pools) lines.push(...poolLines(pool));
   }
+  if (nodes.length > 0) lines.push(...totalsLines(result.totals));
   if (missing.length > 0) {
     lines.push('', `Missing (${missing.length})`);
     lines.push(textTable(missing.map((entry) => [entry.node, MISSING_REASONS[entry.reason] ?? entry.reason]), { indent: '  ' }));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Per pool name across the nodes, in all, and against the server's headroom. */
+function totalsLines(totals: ClusterTotals): string[] {
+  const row = (name: string, nodes: string, c: ConnectionCounts): string[] => [name, nodes, String(c.used), String(c.idle), String(c.max), String(c.pending)];
+  const lines = ['', 'Totals'];
+  lines.push(
+    textTable(
+      [
+        ['pool', 'nodes', 'used', 'idle', 'max', 'waiting'],
+        ...totals.pools.map((pool) => row(pool.poolName, String(pool.nodes.length), pool.all)),
+        row('all', String(totals.nodes.filter((node) => node.pools > 0).length), totals.all),
+      ],
+      { indent: '  ', align: ['left', 'right', 'right', 'right', 'right', 'right'] },
+    ),
+  );
+  if (totals.server !== null) lines.push(`  Server: ${totals.server.fits ? '' : 'WARNING '}${totals.server.summary}`);
+  return lines;
 }
 
 function poolLines(pool: PoolSnapshot): string[] {
