@@ -6,8 +6,13 @@ import type { PoolConfigSnapshot } from './pool-snapshot.js';
  * (adapters -> core).
  */
 export interface PoolAdapter {
-  /** The driver's name, e.g. `pg`. */
+  /** The driver's name, e.g. `pg`, `mysql2`, `tarn`, `generic-pool`. */
   readonly driver: string;
+  /**
+   * What this adapter can observe beyond checkouts and releases (docs/reference/adapters.md). Surfaces say "not
+   * available" for what is false instead of showing a zero. Absent: every capability (what the pg adapter has).
+   */
+  readonly capabilities?: AdapterCapabilities;
   /** Connections open, idle, and callers queued, read from the pool's public counters. */
   totalCount(): number;
   idleCount(): number;
@@ -25,4 +30,31 @@ export interface PoolAdapter {
   ping?(timeoutMillis: number): Promise<void>;
   /** Removes every wrapper the adapter installed. Idempotent. */
   detach(): void;
+}
+
+/**
+ * The optional capabilities of an adapter. Checkouts (wait, hold, owner, stack, leaks), releases (double, foreign)
+ * and the pool's counters are required of every adapter; these are not.
+ */
+export interface AdapterCapabilities {
+  /**
+   * Statements run through a lease are reported (`queryStarted`/`queryFinished`): the running query and its age in
+   * snapshots, query counts and durations, releases while a query is in flight.
+   */
+  readonly queries: boolean;
+  /**
+   * The server's transaction status is known (at checkout and at release, from the protocol): transaction status and
+   * depth of leases, dirty releases (returned inside a transaction).
+   */
+  readonly transactions: boolean;
+  /** The server-side id of a connection's session (PostgreSQL backend pid, MySQL connection id), for the server view join. */
+  readonly sessionIds: boolean;
+}
+
+/** Every capability: the pg adapter's, and what an adapter without `capabilities` is taken to have. */
+export const ALL_CAPABILITIES: AdapterCapabilities = Object.freeze({ queries: true, transactions: true, sessionIds: true });
+
+/** The capabilities of `adapter` (absent: all). */
+export function capabilitiesOf(adapter: PoolAdapter): AdapterCapabilities {
+  return adapter.capabilities ?? ALL_CAPABILITIES;
 }
