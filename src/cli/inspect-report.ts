@@ -170,6 +170,8 @@ function poolLines(pool: InspectPoolReport, color: boolean): string[] {
   const marker = paint(`[${pool.marker}]`, MARKER_COLORS[pool.marker], color);
   const judged = s.expectFull ? '  expectFull: full by design, not judged' : '';
   const lines = [`Pool ${paint(pool.poolName, 'bold', color)} (${pool.driver})  ${marker} ${s.utilizationPercent}% in use  level ${s.level}${judged}`];
+  const missing = notAvailableText(s);
+  if (missing !== '') lines.push(`  Not available from the ${pool.driver} adapter: ${missing}`);
   lines.push(
     textTable(
       [
@@ -198,18 +200,33 @@ function distributionRow(label: string, d: DistributionSnapshot): string[] {
   return [label, formatMillisShort(d.p50Millis), formatMillisShort(d.p95Millis), formatMillisShort(d.p99Millis), formatMillisShort(d.maxMillis), String(d.count)];
 }
 
-/** The counters that matter: always timeouts, leaks, dirty and double releases; the other problems when non-zero. */
+/** What the pool's adapter cannot observe, for people; '' when it observes everything (or the app predates capabilities). */
+export function notAvailableText(stats: PoolStats): string {
+  const capabilities = stats.capabilities as PoolStats['capabilities'] | undefined;
+  if (capabilities === undefined) return '';
+  const missing: string[] = [];
+  if (!capabilities.queries) missing.push('queries (running query, query counts, releases in flight)');
+  if (!capabilities.transactions) missing.push('transactions (status, depth, dirty releases)');
+  if (!capabilities.sessionIds) missing.push('session ids (no join with the server view)');
+  return missing.join('; ');
+}
+
+/**
+ * The counters that matter: always timeouts, leaks, dirty and double releases; the other problems when non-zero.
+ * A counter the adapter cannot observe is `n/a`, not 0.
+ */
 export function counterText(stats: PoolStats): string {
   const c = stats.counters;
-  const always: [string, number][] = [
+  const capabilities = (stats.capabilities as PoolStats['capabilities'] | undefined) ?? { queries: true, transactions: true };
+  const always: [string, number | 'n/a'][] = [
     ['timeouts', c.timeouts],
     ['leaks suspected', c.leaksSuspected],
-    ['dirty releases', c.dirtyReleases],
+    ['dirty releases', capabilities.transactions ? c.dirtyReleases : 'n/a'],
     ['double releases', c.doubleReleases],
   ];
   const whenSeen: [string, number][] = [
     ['foreign releases', c.foreignReleases],
-    ['releases in flight', c.releasesInFlight],
+    ['releases in flight', capabilities.queries ? c.releasesInFlight : 0],
     ['owners ended holding', c.ownerEndedHolding],
     ['connection errors', c.errors],
     ['query errors', c.queryErrors],
@@ -267,7 +284,8 @@ function ownerText(lease: LeaseSnapshot): string {
 
 /** `held, in-transaction depth 2`, plus `leak suspected` / the connection's error when there is one. */
 function stateText(lease: LeaseSnapshot): string {
-  const tx = lease.transaction.depth > 0 ? `${lease.transaction.status} depth ${lease.transaction.depth}` : lease.transaction.status;
+  const { status, depth } = lease.transaction;
+  const tx = status === 'not-available' ? 'transaction not available' : depth !== null && depth > 0 ? `${status} depth ${depth}` : status;
   const parts = [lease.state, tx];
   if (lease.leakSuspected) parts.push('leak suspected');
   if (lease.connectionError !== null) parts.push('connection error');
@@ -275,6 +293,7 @@ function stateText(lease: LeaseSnapshot): string {
 }
 
 function queryText(lease: LeaseSnapshot): string {
+  if (lease.queriesRun === null) return 'n/a';
   if (lease.query === null) return '-';
   const oneLine = lease.query.text.replace(/\s+/g, ' ').trim();
   const text = oneLine.length > MAX_QUERY_TEXT_SHOWN ? `${oneLine.slice(0, MAX_QUERY_TEXT_SHOWN - 3)}...` : oneLine;

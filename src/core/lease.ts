@@ -4,6 +4,7 @@ import type { FormattedStack, LocationStatus, StackHolder } from './stack-captur
 import { formatStack } from './stack-capture.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
+import { ALL_CAPABILITIES, type AdapterCapabilities } from './adapter-capabilities.js';
 
 /** Transaction status of a leased connection, as the server last reported it (pg's `I`, `T`, `E`). */
 export const TRANSACTION_STATUSES = ['idle', 'in-transaction', 'failed', 'unknown'] as const;
@@ -102,13 +103,23 @@ export interface LeaseSnapshot {
   /** The acquisition stack, pool and poolscope frames removed; empty when none was captured. */
   readonly stack: readonly string[];
   readonly backendPid: number | null;
+  /** The statement running (or last run) on the connection; null when none, or when the adapter cannot see queries. */
   readonly query: { readonly text: string; readonly runningMillis: number | null } | null;
-  readonly queriesRun: number;
-  readonly queriesInFlight: number;
-  readonly transaction: { readonly status: TransactionStatus; readonly depth: number };
+  /** Statements run on this checkout; null when the pool's adapter cannot see queries (`stats.capabilities.queries`). */
+  readonly queriesRun: number | null;
+  /** Statements not completed yet; null when the adapter cannot see queries. */
+  readonly queriesInFlight: number | null;
+  /**
+   * The server's transaction status and savepoint depth; `{ status: 'not-available', depth: null }` when the pool's
+   * adapter cannot see transactions (`stats.capabilities.transactions`, e.g. generic-pool).
+   */
+  readonly transaction: { readonly status: TransactionStatus | 'not-available'; readonly depth: number | null };
   readonly leakSuspected: boolean;
   readonly connectionError: string | null;
 }
+
+/** A lease's transaction when the adapter cannot see transactions. */
+const TRANSACTION_NOT_AVAILABLE = Object.freeze({ status: 'not-available' as const, depth: null });
 
 /**
  * Builds the JSON view of a lease at monotonic time `now` (its stack formatted now, unless given formatted).
@@ -120,6 +131,7 @@ export function leaseSnapshot(
   clock: Clock,
   formatted: FormattedStack = formatStack(lease.stack),
   toIso: (monotonicMillis: number) => string = (t) => isoAt(clock, t),
+  capabilities: AdapterCapabilities = ALL_CAPABILITIES,
 ): LeaseSnapshot {
   const held = lease.state !== 'waiting';
   const end = lease.state === 'released' ? lease.releasedAt : now;
@@ -140,9 +152,9 @@ export function leaseSnapshot(
       lease.queryText === undefined
         ? null
         : { text: lease.queryText, runningMillis: lease.queryStart > 0 ? roundMillis(now - lease.queryStart) : null },
-    queriesRun: lease.queriesRun,
-    queriesInFlight: lease.inFlight,
-    transaction: { status: lease.transactionStatus, depth: lease.transactionDepth },
+    queriesRun: capabilities.queries ? lease.queriesRun : null,
+    queriesInFlight: capabilities.queries ? lease.inFlight : null,
+    transaction: capabilities.transactions ? { status: lease.transactionStatus, depth: lease.transactionDepth } : TRANSACTION_NOT_AVAILABLE,
     leakSuspected: lease.leakReported,
     connectionError: lease.connectionError ?? null,
   };

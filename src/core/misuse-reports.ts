@@ -127,9 +127,10 @@ export function describeTimeout(stats: PoolStats, holders: readonly LeaseSnapsho
     lines.push('  Longest holders:');
     for (const h of holders) {
       const owner = h.owner === null ? 'no owner' : `${h.owner.kind} "${h.owner.label}"`;
-      const verb = h.queriesInFlight > 0 ? 'running' : 'last query';
-      const query = h.query === null ? ' (no query run)' : ` ${verb} ${JSON.stringify(truncate(h.query.text, 80))}`;
-      const tx = h.transaction.depth > 0 ? ` in transaction (depth ${h.transaction.depth})` : '';
+      const verb = h.queriesInFlight !== null && h.queriesInFlight > 0 ? 'running' : 'last query';
+      const query = h.queriesRun === null ? '' : h.query === null ? ' (no query run)' : ` ${verb} ${JSON.stringify(truncate(h.query.text, 80))}`;
+      const depth = h.transaction.depth;
+      const tx = depth !== null && depth > 0 ? ` in transaction (depth ${depth})` : '';
       lines.push(`    #${h.id} held ${formatMillis(h.heldMillis)} by ${owner} ${describeAcquireSite(h)}${tx}${query}`);
     }
     lines.push('  Fix the holders (a missing release, a slow query) before raising max.');

@@ -1,4 +1,7 @@
 import type { PoolConfigSnapshot } from './pool-snapshot.js';
+import { ALL_CAPABILITIES, type AdapterCapabilities } from './adapter-capabilities.js';
+
+export { ALL_CAPABILITIES, type AdapterCapabilities } from './adapter-capabilities.js';
 
 /**
  * What the core needs from any pool driver. An adapter (src/adapters/<driver>/) implements it and feeds the
@@ -31,28 +34,6 @@ export interface PoolAdapter {
   /** Removes every wrapper the adapter installed. Idempotent. */
   detach(): void;
 }
-
-/**
- * The optional capabilities of an adapter. Checkouts (wait, hold, owner, stack, leaks), releases (double, foreign)
- * and the pool's counters are required of every adapter; these are not.
- */
-export interface AdapterCapabilities {
-  /**
-   * Statements run through a lease are reported (`queryStarted`/`queryFinished`): the running query and its age in
-   * snapshots, query counts and durations, releases while a query is in flight.
-   */
-  readonly queries: boolean;
-  /**
-   * The server's transaction status is known (at checkout and at release, from the protocol): transaction status and
-   * depth of leases, dirty releases (returned inside a transaction).
-   */
-  readonly transactions: boolean;
-  /** The server-side id of a connection's session (PostgreSQL backend pid, MySQL connection id), for the server view join. */
-  readonly sessionIds: boolean;
-}
-
-/** Every capability: the pg adapter's, and what an adapter without `capabilities` is taken to have. */
-export const ALL_CAPABILITIES: AdapterCapabilities = Object.freeze({ queries: true, transactions: true, sessionIds: true });
 
 /** The capabilities of `adapter` (absent: all). */
 export function capabilitiesOf(adapter: PoolAdapter): AdapterCapabilities {

@@ -11,7 +11,7 @@ import { formatStack, StackCapturePolicy } from './stack-capture.js';
 import { SaturationWatch } from './saturation-watch.js';
 import { PoolHistory } from './pool-history.js';
 import { healthLevel, utilizationPercent } from './pool-health.js';
-import type { PoolAdapter } from './pool-adapter.js';
+import { capabilitiesOf, type AdapterCapabilities, type PoolAdapter } from './pool-adapter.js';
 import type { PoolCounters, PoolStats } from './pool-stats.js';
 import type { PoolSnapshot, SnapshotReason } from './pool-snapshot.js';
 import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
@@ -72,6 +72,8 @@ export class PoolState {
   readonly name: string;
   readonly options: ResolvedPoolTrackingOptions;
   readonly adapter: PoolAdapter;
+  /** What the adapter can observe (read once: an adapter's capabilities do not change). */
+  readonly capabilities: AdapterCapabilities;
   readonly ctx: TrackerContext;
   readonly clock: Clock;
   readonly bus: EventBus;
@@ -109,6 +111,7 @@ export class PoolState {
     this.name = options.name;
     this.options = options;
     this.adapter = adapter;
+    this.capabilities = capabilitiesOf(adapter);
     this.ctx = ctx;
     this.clock = ctx.clock;
     this.bus = ctx.bus;
@@ -135,7 +138,7 @@ export class PoolState {
       // A stack cut by the capture limit before any frame of the user's code: capture deeper from now on.
       if (formatted.locationStatus === 'no-user-frame') this.stacks.learn(formatted);
     }
-    return leaseSnapshot(lease, now, this.clock, formatted, this.#toIso);
+    return leaseSnapshot(lease, now, this.clock, formatted, this.#toIso, this.capabilities);
   }
 
   holdersLongestFirst(): Lease[] {
@@ -157,6 +160,7 @@ export class PoolState {
       min: this.adapter.min(),
       utilizationPercent: utilizationPercent(used, max),
       level: healthLevel(used, max, pending, this.options),
+      capabilities: this.capabilities,
       expectFull: this.options.expectFull,
       counters: { ...this.counters },
       waitTime: this.waitTime.snapshot(),

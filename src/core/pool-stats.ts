@@ -1,3 +1,4 @@
+import type { AdapterCapabilities } from './adapter-capabilities.js';
 import type { DistributionSnapshot } from './histogram.js';
 import type { HealthLevel } from './pool-health.js';
 
@@ -44,6 +45,8 @@ export interface PoolStats {
   readonly utilizationPercent: number;
   readonly level: HealthLevel;
   readonly expectFull: boolean;
+  /** What the pool's adapter can observe (docs/reference/adapters.md); surfaces say "not available" for what it cannot. */
+  readonly capabilities: AdapterCapabilities;
   readonly counters: PoolCounters;
   /** From `connect()` to the checkout. */
   readonly waitTime: DistributionSnapshot;

@@ -58,6 +58,16 @@ export interface ScalarMetricDefinition extends MetricDefinitionBase {
   readonly prometheusType: 'gauge' | 'counter';
   readonly otelInstrument: 'ObservableUpDownCounter' | 'ObservableCounter' | 'ObservableGauge';
   readonly read: (stats: PoolStats) => number;
+  /**
+   * The adapter capability the value needs (docs/reference/adapters.md): a pool whose adapter lacks it has no sample
+   * of this metric, rather than a zero that would read as "none happened".
+   */
+  readonly requires?: 'queries' | 'transactions';
+}
+
+/** Whether `definition` has a value for a pool with these stats (its adapter has what the metric needs). */
+export function metricAppliesTo(definition: MetricDefinition, stats: PoolStats): boolean {
+  return definition.shape !== 'scalar' || definition.requires === undefined || stats.capabilities[definition.requires];
 }
 
 /** A value per pool and connection state (`idle`, `used`). */

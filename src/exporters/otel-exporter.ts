@@ -26,6 +26,7 @@ import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
 import type { DurationKind } from '../core/pool-tracker.js';
 import type { PerStateMetricDefinition, ScalarMetricDefinition } from './metric-catalog.js';
+import { metricAppliesTo } from './metric-definition.js';
 import {
   CONNECTION_STATES,
   DEFAULT_DURATION_BUCKETS_SECONDS,
@@ -208,7 +209,7 @@ export class OtelExporter {
         for (const { definition, observable } of this.#observed) {
           if (definition.shape === 'per-state') {
             for (const state of CONNECTION_STATES) result.observe(observable, definition.read(stats, state), attributes[state]);
-          } else {
+          } else if (metricAppliesTo(definition, stats)) {
             result.observe(observable, definition.read(stats), attributes.pool);
           }
         }

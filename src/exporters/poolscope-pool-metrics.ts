@@ -61,6 +61,7 @@ export const POOLSCOPE_POOL_METRICS: readonly MetricDefinition[] = Object.freeze
     help: 'Connections released inside an open or failed transaction.',
     origin: 'poolscope',
     read: (stats) => stats.counters.dirtyReleases,
+    requires: 'transactions',
   },
   {
     id: 'pool_double_releases',
@@ -103,6 +104,7 @@ export const POOLSCOPE_POOL_METRICS: readonly MetricDefinition[] = Object.freeze
     help: 'Releases made while a query on the connection had not completed (a missing await).',
     origin: 'poolscope',
     read: (stats) => stats.counters.releasesInFlight,
+    requires: 'queries',
   },
   {
     id: 'pool_saturation_snapshots',

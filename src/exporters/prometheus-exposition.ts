@@ -17,6 +17,7 @@ import { lastBucketIndexAtOrBelow } from '../core/histogram.js';
 import type { PoolStats } from '../core/pool-stats.js';
 import type { HistogramMetricDefinition, MetricDefinition } from './metric-catalog.js';
 import { CONNECTION_STATES, PROMETHEUS_POOL_NAME_LABEL, PROMETHEUS_STATE_LABEL } from './metric-catalog.js';
+import { metricAppliesTo } from './metric-definition.js';
 
 /** One pool's duration histograms, as `PoolTracker#distributions()` gives them. */
 export interface PoolDistributions {
@@ -86,7 +87,9 @@ export class PrometheusExposition {
       case 'scalar': {
         const tail = `${defaultLabelText(format.defaultLabels, [PROMETHEUS_POOL_NAME_LABEL])}} `;
         const head = `\n${sampleName}{`;
-        for (const pool of pools) text += head + pool.poolLabel + tail + sampleValue(definition.read(pool.stats));
+        for (const pool of pools) {
+          if (metricAppliesTo(definition, pool.stats)) text += head + pool.poolLabel + tail + sampleValue(definition.read(pool.stats));
+        }
         return text;
       }
       case 'per-state': {
@@ -109,7 +112,9 @@ export class PrometheusExposition {
     const values: MetricSample[] = [];
     switch (definition.shape) {
       case 'scalar':
-        for (const pool of pools) values.push({ labels: { [PROMETHEUS_POOL_NAME_LABEL]: pool.poolName }, value: definition.read(pool.stats) });
+        for (const pool of pools) {
+          if (metricAppliesTo(definition, pool.stats)) values.push({ labels: { [PROMETHEUS_POOL_NAME_LABEL]: pool.poolName }, value: definition.read(pool.stats) });
+        }
         return values;
       case 'per-state':
         for (const pool of pools) {

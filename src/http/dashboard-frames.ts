@@ -48,7 +48,7 @@ export interface StreamLease extends LeaseSnapshot {
   readonly heldForMillis: number;
   readonly queryText: string | null;
   readonly transactionStatus: string;
-  readonly transactionDepth: number;
+  readonly transactionDepth: number | null;
 }
 
 /** A history sample with its time as a number, and running sums the page can difference. */

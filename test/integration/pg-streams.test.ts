@@ -50,8 +50,8 @@ function queryView(inspector: Inspector): QueryView {
   return {
     text: holder.query?.text ?? null,
     running: holder.query !== null && holder.query.runningMillis !== null,
-    inFlight: holder.queriesInFlight,
-    queriesRun: holder.queriesRun,
+    inFlight: holder.queriesInFlight ?? -1,
+    queriesRun: holder.queriesRun ?? -1,
   };
 }
 

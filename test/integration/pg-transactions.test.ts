@@ -40,7 +40,7 @@ function trackedPool(config: pg.PoolConfig = { max: 1 }): { pool: pg.Pool; inspe
 }
 
 /** The transaction status and depth of the only holder of 'main'. */
-function txOf(inspector: Inspector): { status: string; depth: number } | undefined {
+function txOf(inspector: Inspector): { status: string; depth: number | null } | undefined {
   const holders = inspector.snapshot('main').holders;
   assert.equal(holders.length, 1, 'exactly one holder');
   return holders[0]?.transaction;
@@ -263,7 +263,7 @@ describe('nested withTransaction (savepoints)', () => {
 
   test('depth in the snapshot is 1, 2, 3 and back; savepointDepth() counts the savepoints', async () => {
     const { pool, inspector } = trackedPool();
-    const seen: [string, number | undefined, number][] = [];
+    const seen: [string, number | null | undefined, number][] = [];
     const mark = (label: string, client: pg.PoolClient) => seen.push([label, txOf(inspector)?.depth, savepointDepth(client)]);
     await withTransaction(pool, async (client: pg.PoolClient) => {
       mark('outer', client);

@@ -1,4 +1,4 @@
-import type { PoolAdapter } from '../../src/core/pool-adapter.js';
+import type { AdapterCapabilities, PoolAdapter } from '../../src/core/pool-adapter.js';
 import type { PoolConfigSnapshot } from '../../src/core/pool-snapshot.js';
 
 /** Counters a test can set on a FakePoolAdapter. */
@@ -16,6 +16,8 @@ export interface FakePoolCounts {
  */
 export class FakePoolAdapter implements PoolAdapter {
   readonly driver = 'fake';
+  /** Absent: every capability (as the pg adapter). */
+  capabilities: AdapterCapabilities | undefined = undefined;
   total = 0;
   idle = 0;
   waiting = 0;

@@ -4,6 +4,7 @@
  */
 import type { DistributionSnapshot } from '../../src/core/histogram.js';
 import type { PoolCounters, PoolStats } from '../../src/core/pool-stats.js';
+import { ALL_CAPABILITIES } from '../../src/core/adapter-capabilities.js';
 
 /** A distribution that recorded nothing. */
 export const EMPTY_DISTRIBUTION: DistributionSnapshot = Object.freeze({
@@ -27,7 +28,7 @@ export function poolStatsFixture(over: PoolStatsOverrides = {}): PoolStats {
   const max = rest.max ?? 10;
   return {
     poolName: 'main', timestamp: '2026-01-01T00:00:00.000Z', total: used, idle: 0, used, pending: 0, max, min: 0,
-    utilizationPercent: Math.round((used / max) * 100), level: 'normal', expectFull: false,
+    utilizationPercent: Math.round((used / max) * 100), level: 'normal', expectFull: false, capabilities: ALL_CAPABILITIES,
     waitTime: EMPTY_DISTRIBUTION, useTime: EMPTY_DISTRIBUTION, createTime: EMPTY_DISTRIBUTION, ...rest,
     counters: { ...ZERO_COUNTERS, ...counters },
   };

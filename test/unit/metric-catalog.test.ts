@@ -6,6 +6,7 @@ import { OptionsError } from '../../src/errors.js';
 import type { PoolStats } from '../../src/core/pool-stats.js';
 import { bucketUpperBoundMillis } from '../../src/core/histogram.js';
 import { EMPTY_DISTRIBUTION } from '../support/pool-stats-fixture.js';
+import { ALL_CAPABILITIES } from '../../src/core/adapter-capabilities.js';
 import {
   DEFAULT_DURATION_BUCKETS_SECONDS,
   METRIC_CATALOG,
@@ -105,6 +106,7 @@ describe('METRIC_CATALOG', () => {
     const stats: PoolStats = {
       poolName: 'p',
       timestamp: '2024-01-01T00:00:00.000Z',
+      capabilities: ALL_CAPABILITIES,
       total: 101,
       idle: 102,
       used: 5,
