@@ -3,7 +3,8 @@ import { inspectorSnapshot } from '../core/pool-snapshot.js';
 import { ClusterError, OptionsError, messageOf } from '../errors.js';
 import { clusterApplicationName, clusterApplicationPrefixes, CLUSTER_MEMBERS_SQL, membersFromRows } from './cluster-application-name.js';
 import { assertNodeName, clusterChannelName, createSnapshotReply, createSnapshotRequest, type ClusterMessage, type SnapshotRequest } from './cluster-messages.js';
-import { CLUSTER_NOTIFY_SQL, openListenConnection, readServerLimits, resolveClientClass, type ListenClient, type ListenClientClass, type PgNotification } from './cluster-listen-connection.js';
+import { CLUSTER_NOTIFY_SQL, readServerLimits, type PgNotification } from './cluster-listen-connection.js';
+import { ClusterConnection } from './cluster-connection.js';
 import { ClusterSnapshotCollector, expectedNodes, withDepartures, type ClusterSnapshot } from './cluster-snapshot-collector.js';
 import { clusterTotals } from './cluster-totals.js';
 import type { ClusterTraffic } from './cluster-traffic.js';
@@ -11,7 +12,6 @@ import { ClusterWire } from './cluster-wire.js';
 import type { ServerLimits } from '../postgres/server-limits.js';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeOptions, type ClusterNodeState, type ClusterSnapshotOptions } from './cluster-node-options.js';
 import { wholeNumberOption } from './notify-chunks.js';
-import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export { CLUSTER_NODE_STATES, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeOptions, type ClusterNodeState, type ClusterSnapshotOptions } from './cluster-node-options.js';
 export { CLUSTER_MISSING_REASONS } from './cluster-snapshot-collector.js';
@@ -29,16 +29,11 @@ export class ClusterNode {
   readonly #inspector: Inspector;
   readonly #cluster: string;
   readonly #node: string;
-  readonly #connectionString: string;
   readonly #applicationName: string;
   readonly #channel: string;
   readonly #wire: ClusterWire;
-  readonly #pgOption: unknown;
-  readonly #backoff: ReconnectBackoff;
+  readonly #connection: ClusterConnection;
   readonly #pending = new Map<string, ClusterSnapshotCollector>();
-  #Client: ListenClientClass | undefined;
-  #client: ListenClient | undefined;
-  #state: ClusterNodeState = 'new';
   #leaving: Promise<void> | undefined;
 
   constructor(inspector: Inspector, options: ClusterNodeOptions) {
@@ -56,10 +51,19 @@ export class ClusterNode {
     this.#channel = clusterChannelName(options.cluster);
     this.#node = node;
     this.#applicationName = clusterApplicationName(options.cluster, node);
-    this.#connectionString = options.connectionString;
     this.#wire = new ClusterWire(options.cluster, options.secret);
-    this.#pgOption = options.pg;
-    this.#backoff = new ReconnectBackoff(options.reconnectInitialDelayMillis, options.reconnectMaxDelayMillis);
+    this.#connection = new ClusterConnection({
+      cluster: options.cluster,
+      node,
+      channel: this.#channel,
+      applicationName: this.#applicationName,
+      connectionString: options.connectionString,
+      pg: options.pg,
+      reconnectInitialDelayMillis: options.reconnectInitialDelayMillis,
+      reconnectMaxDelayMillis: options.reconnectMaxDelayMillis,
+      onNotification: (message) => this.#onNotification(message),
+      reportError: (error) => inspector.reportError(error),
+    });
   }
 
   get node(): string {
@@ -77,7 +81,7 @@ export class ClusterNode {
     return this.#applicationName;
   }
   get state(): ClusterNodeState {
-    return this.#state;
+    return this.#connection.state;
   }
 
   /** Messages received and not used, by reason (`bad-mac`, `decrypt-failed`, `replayed`, chunk drops, ...). */
@@ -94,31 +98,13 @@ export class ClusterNode {
    * Opens the node's connection, checks that no other session carries its name, and LISTENs. Rejects with
    * `POOLSCOPE_ERR_CLUSTER_NODE_NAME_TAKEN` or `POOLSCOPE_ERR_CLUSTER_JOIN_FAILED`. Resolves at once if joined.
    */
-  async join(): Promise<void> {
-    if (this.#state === 'joined' || this.#state === 'reconnecting') return;
-    if (this.#state !== 'new') {
-      throw new ClusterError('POOLSCOPE_ERR_CLUSTER_JOIN_FAILED', `Cluster node '${this.#node}' is ${this.#state}: create a new ClusterNode to join again.`);
-    }
-    this.#state = 'joining';
-    try {
-      this.#Client = await resolveClientClass(this.#pgOption);
-      const client = await this.#open();
-      if (this.#state !== 'joining') {
-        await client.end().catch(() => undefined); // left while joining
-        return;
-      }
-      this.#client = client;
-      this.#state = 'joined';
-    } catch (error) {
-      if (this.#state === 'joining') this.#state = 'left';
-      throw error;
-    }
+  join(): Promise<void> {
+    return this.#connection.join();
   }
 
   /** The names of the nodes in the cluster now (sessions on the database carrying a cluster node's application_name). */
   async members(): Promise<string[]> {
-    const client = this.#requireClient();
-    const { rows } = await client.query(CLUSTER_MEMBERS_SQL, [clusterApplicationPrefixes(this.#cluster)]);
+    const { rows } = await this.#connection.serially((client) => client.query(CLUSTER_MEMBERS_SQL, [clusterApplicationPrefixes(this.#cluster)]));
     return membersFromRows(this.#cluster, rows);
   }
 
@@ -131,8 +117,8 @@ export class ClusterNode {
   async snapshot(options: ClusterSnapshotOptions = {}): Promise<ClusterSnapshot> {
     const timeoutMillis = wholeNumberOption('timeoutMillis', options.timeoutMillis, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, 1, 2 ** 31 - 1);
     const wanted = options.nodes ?? 'all';
-    const client = this.#requireClient();
-    const limits = this.#readLimits(client); // queued behind members(): one round trip more, no wait of its own
+    this.#connection.requireJoined();
+    const limits = this.#readLimits(); // queued behind members(): one round trip more, no wait of its own
     const members = await this.members();
     const { expected, notInCluster } = expectedNodes(wanted, members);
     const request = createSnapshotRequest({
@@ -153,7 +139,7 @@ export class ClusterNode {
     collector.start(timeoutMillis);
     const collected = await collector.promise;
     let missing = collected.missing;
-    if (missing.some((entry) => entry.reason === 'timeout') && this.#state === 'joined') {
+    if (missing.some((entry) => entry.reason === 'timeout') && this.state === 'joined') {
       // Who was asked and is gone now left (stopped, killed); who is still connected did not answer in time.
       const membersNow = await this.members().catch(() => undefined);
       if (membersNow !== undefined) missing = withDepartures(missing, membersNow);
@@ -162,8 +148,8 @@ export class ClusterNode {
   }
 
   /** The server's limits for the totals; null (and the error reported) when they cannot be read. */
-  #readLimits(client: ListenClient): Promise<ServerLimits | null> {
-    return readServerLimits(client).catch((error: unknown) => {
+  #readLimits(): Promise<ServerLimits | null> {
+    return this.#connection.serially(readServerLimits).catch((error: unknown) => {
       this.#inspector.reportError(
         new ClusterError('POOLSCOPE_ERR_CLUSTER_SEND_FAILED', `Cluster node '${this.#node}' could not read the server's connection limits: ${messageOf(error)}.`, { cause: error }),
       );
@@ -178,53 +164,17 @@ export class ClusterNode {
   }
 
   async #leave(): Promise<void> {
-    this.#state = 'left';
-    this.#backoff.cancel();
+    const closing = this.#connection.close();
     for (const collector of [...this.#pending.values()]) collector.finish();
-    const client = this.#client;
-    this.#client = undefined;
-    if (client === undefined) return;
-    await client.query(`UNLISTEN ${this.#channel}`).catch(() => undefined);
-    await client.end().catch(() => undefined);
-  }
-
-  #open(): Promise<ListenClient> {
-    const Client = this.#Client as ListenClientClass;
-    let opened: ListenClient | undefined;
-    const lost = (error: unknown): void => {
-      if (opened !== undefined && opened === this.#client) this.#lost(opened, error);
-    };
-    return openListenConnection({
-      Client,
-      connectionString: this.#connectionString,
-      applicationName: this.#applicationName,
-      channel: this.#channel,
-      cluster: this.#cluster,
-      node: this.#node,
-      onNotification: (message) => this.#onNotification(message),
-      onError: (error) => lost(error),
-      onEnd: () => lost(undefined),
-    }).then((client) => {
-      opened = client;
-      return client;
-    });
-  }
-
-  #requireClient(): ListenClient {
-    const client = this.#client;
-    if (client !== undefined && this.#state === 'joined') return client;
-    if (this.#state === 'reconnecting') {
-      throw new ClusterError('POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST', `Cluster node '${this.#node}' lost its connection and is reconnecting; try again shortly.`);
-    }
-    throw new ClusterError('POOLSCOPE_ERR_CLUSTER_NOT_JOINED', `Cluster node '${this.#node}' is ${this.#state}, not joined: await node.join() first.`);
+    await closing;
   }
 
   /** NOTIFYs every chunk of `message` in one statement (one transaction), with parameters. */
   async #send(message: ClusterMessage): Promise<void> {
-    const client = this.#requireClient();
+    this.#connection.requireJoined();
+    const payloads = this.#wire.encode(message);
     try {
-      const payloads = this.#wire.encode(message);
-      await client.query(CLUSTER_NOTIFY_SQL, [this.#channel, payloads]);
+      await this.#connection.serially((client) => client.query(CLUSTER_NOTIFY_SQL, [this.#channel, payloads]));
       this.#wire.sent(payloads);
     } catch (error) {
       throw new ClusterError('POOLSCOPE_ERR_CLUSTER_SEND_FAILED', `Cluster node '${this.#node}' could not NOTIFY: ${messageOf(error)}.`, { cause: error });
@@ -256,41 +206,7 @@ export class ClusterNode {
     if (pools !== undefined) snapshot = inspectorSnapshot(snapshot.pools.filter((pool) => pools.includes(pool.poolName)), snapshot.takenAt);
     const reply = createSnapshotReply(request.requestId, this.#node, JSON.stringify(snapshot));
     this.#send(reply).catch((error: unknown) => {
-      if (this.#state === 'joined') this.#inspector.reportError(error);
+      if (this.state === 'joined') this.#inspector.reportError(error);
     });
-  }
-
-  /** The LISTEN connection ended or failed: report it once and reconnect with backoff. */
-  #lost(client: ListenClient, error: unknown): void {
-    if (this.#state !== 'joined') return;
-    this.#client = undefined;
-    this.#state = 'reconnecting';
-    client.end().catch(() => undefined);
-    this.#inspector.reportError(
-      new ClusterError(
-        'POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST',
-        `Cluster node '${this.#node}' lost its LISTEN connection${error === undefined ? '' : ` (${messageOf(error)})`}; reconnecting in ${this.#backoff.nextDelayMillis} ms.`,
-        { cause: error },
-      ),
-    );
-    this.#backoff.schedule(() => void this.#reconnect());
-  }
-
-  async #reconnect(): Promise<void> {
-    if (this.#state !== 'reconnecting') return;
-    try {
-      const client = await this.#open();
-      if (this.#state !== 'reconnecting') {
-        await client.end().catch(() => undefined);
-        return;
-      }
-      this.#client = client;
-      this.#state = 'joined';
-      this.#backoff.reset();
-    } catch (error) {
-      if (this.#state !== 'reconnecting') return;
-      this.#inspector.reportError(error);
-      this.#backoff.schedule(() => void this.#reconnect());
-    }
   }
 }

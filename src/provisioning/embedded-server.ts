@@ -14,6 +14,8 @@
  * - Its default logger is console.log: the log is kept in memory and shown only in errors.
  * - When the process exits without `stop()` (a second Ctrl-C, a test file that forgot), postgres is sent SIGQUIT
  *   and its folder removed from an 'exit' handler.
+ * - It has no restart (its `stop()` deletes a non-persistent data directory): `restart()` signals the postmaster
+ *   itself, waits for it to exit, and starts the same instance again (same port, same data directory).
  *
  * The package is a devDependency of poolscope (not installed with it), so it is typed structurally. The process
  * plumbing (ports, pids, timeouts) is in embedded-server-process.ts.
@@ -22,7 +24,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EmbeddedServerError } from '../errors.js';
+import { EmbeddedServerError, OptionsError } from '../errors.js';
 import { loadEmbeddedPostgres } from './embedded-postgres-loader.js';
 import type { EmbeddedPostgresInstance } from './embedded-postgres-loader.js';
 import { findFreePort, isAlive, isRoot, readPostmasterPid, setChildRef, withTimeout } from './embedded-server-process.js';
@@ -35,12 +37,31 @@ export interface EmbeddedServer {
   /** The mkdtemp folder holding the data directory; removed by stop(). */
   readonly rootDir: string;
   readonly dataDir: string;
-  /** Postmaster pid, read from postmaster.pid once the server is ready. */
+  /** Postmaster pid, read from postmaster.pid once the server is ready (a new one after each `restart()`). */
   readonly pid: number | undefined;
   /** Milliseconds from the call to startEmbeddedServer() until the server accepted connections. */
   readonly startMillis: number;
-  /** Stops the server and removes its folder. Idempotent. */
+  /**
+   * Restarts the server as an operator would: shuts the postmaster down (every session ends; clients see their
+   * connection terminated) and starts it again on the same port and data directory, the data kept. Resolves once
+   * it accepts connections again. Restarts queue one after the other; rejects after `stop()`
+   * (`POOLSCOPE_ERR_EMBEDDED_START_FAILED`) and when the server does not come back (`..._START_FAILED`, `..._TIMEOUT`).
+   */
+  restart(options?: EmbeddedRestartOptions): Promise<void>;
+  /** Stops the server and removes its folder (after a restart in progress, if any). Idempotent. */
   stop(): Promise<void>;
+}
+
+/** PostgreSQL's shutdown modes that `restart()` offers (pg_ctl's `-m fast` and `-m immediate`). */
+export const EMBEDDED_SHUTDOWN_MODES = ['fast', 'immediate'] as const;
+export type EmbeddedShutdownMode = (typeof EMBEDDED_SHUTDOWN_MODES)[number];
+
+export interface EmbeddedRestartOptions {
+  /**
+   * `fast` (default): SIGINT, sessions are terminated (FATAL 57P01) and a checkpoint is written. `immediate`:
+   * SIGQUIT, every process quits at once, and the next start recovers from the WAL, as after a crash.
+   */
+  readonly mode?: EmbeddedShutdownMode;
 }
 
 export interface StartEmbeddedServerOptions {
@@ -63,6 +84,9 @@ const START_TIMEOUT_MILLIS = 60_000;
 export const EMBEDDED_STOP_TIMEOUT_MILLIS = 30_000;
 const PORT_ATTEMPTS = 3;
 const LOG_LIMIT = 200;
+/** How often `restart()` looks whether the old postmaster has exited. */
+const EXIT_POLL_MILLIS = 10;
+const SHUTDOWN_SIGNALS: Readonly<Record<EmbeddedShutdownMode, NodeJS.Signals>> = { fast: 'SIGINT', immediate: 'SIGQUIT' };
 
 /** Initialises and starts a fresh embedded PostgreSQL on a free 127.0.0.1 port, in a fresh temp folder. */
 export async function startEmbeddedServer(options: StartEmbeddedServerOptions = {}): Promise<EmbeddedServer> {
@@ -139,7 +163,7 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
       }
     }
 
-    const pid = await readPostmasterPid(dataDir);
+    let pid = await readPostmasterPid(dataDir);
     const started = instance;
     // Last resort when the process exits without stop(): 'exit' cannot await, so ask postgres for an immediate
     // shutdown, give it a moment, and remove the folder synchronously.
@@ -159,15 +183,56 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
     if (!keepAlive) setChildRef(started, false);
     const startMillis = performance.now() - startedAt;
     let stopping: Promise<void> | undefined;
+    let restarting: Promise<void> = Promise.resolve();
+
+    const restartOnce = async (mode: EmbeddedShutdownMode): Promise<void> => {
+      if (stopping !== undefined) {
+        throw new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_START_FAILED', 'cannot restart an embedded PostgreSQL after stop(): start a new one');
+      }
+      const old = pid;
+      if (old === undefined) {
+        throw new EmbeddedServerError('POOLSCOPE_ERR_EMBEDDED_START_FAILED', `cannot restart the embedded PostgreSQL on port ${port}: its postmaster pid is unknown (no postmaster.pid was read)`);
+      }
+      // Signalled directly: the package's stop() would also delete the (non-persistent) data directory.
+      if (isAlive(old)) {
+        try {
+          process.kill(old, SHUTDOWN_SIGNALS[mode]);
+        } catch {
+          // exited meanwhile
+        }
+        await withTimeout(untilExited(old), EMBEDDED_STOP_TIMEOUT_MILLIS, `stopping embedded PostgreSQL for a restart (${mode})`);
+      }
+      // The same instance starts a new postmaster with the same options: same port, same data directory.
+      try {
+        await withTimeout(started.start(), START_TIMEOUT_MILLIS, 'restarting postgres');
+      } catch (error) {
+        throw failure(`embedded PostgreSQL did not start again on port ${port}`, error);
+      }
+      pid = await readPostmasterPid(dataDir);
+      if (!keepAlive) setChildRef(started, false);
+    };
+
     return {
       url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
       port,
       rootDir,
       dataDir,
-      pid,
+      get pid() {
+        return pid;
+      },
       startMillis,
+      restart(restartOptions: EmbeddedRestartOptions = {}) {
+        const mode = restartOptions.mode ?? 'fast';
+        if (!(EMBEDDED_SHUTDOWN_MODES as readonly string[]).includes(mode)) {
+          return Promise.reject(new OptionsError('mode', mode, `one of ${EMBEDDED_SHUTDOWN_MODES.map((m) => `'${m}'`).join(', ')}`));
+        }
+        const next = restarting.catch(() => undefined).then(() => restartOnce(mode));
+        restarting = next;
+        return next;
+      },
       stop() {
         stopping ??= (async () => {
+          await restarting.catch(() => undefined);
           try {
             if (pid === undefined || isAlive(pid)) {
               if (!keepAlive) setChildRef(started, true);
@@ -193,4 +258,9 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
     await removeRoot().catch(() => undefined);
     throw error;
   }
+}
+
+/** Resolves once process `pid` has exited (polled: the postmaster may not be this process's child). */
+async function untilExited(pid: number): Promise<void> {
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MILLIS));
 }

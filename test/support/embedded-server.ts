@@ -1,13 +1,14 @@
 /**
  * The tests' embedded PostgreSQL: src/provisioning/embedded-server.ts (shared with the demo), started with its
  * child unref'ed (a test file that forgets drop() still ends), plus signal handling: on SIGINT/SIGTERM/SIGHUP every
- * server this process started is stopped before the process exits the way the signal would have.
+ * server this process started is stopped before the process exits the way the signal would have. `restart()` is the
+ * provisioned server's (same port and data directory; see there).
  */
 import { EMBEDDED_STOP_TIMEOUT_MILLIS, startEmbeddedServer as startProvisioned } from '../../src/provisioning/embedded-server.js';
 import { withTimeout } from '../../src/provisioning/embedded-server-process.js';
 import type { EmbeddedServer } from '../../src/provisioning/embedded-server.js';
 
-export type { EmbeddedServer };
+export type { EmbeddedRestartOptions, EmbeddedServer, EmbeddedShutdownMode } from '../../src/provisioning/embedded-server.js';
 
 /** Servers started by this process and not yet stopped; stopped by the signal handlers. */
 const running = new Set<EmbeddedServer>();
@@ -37,8 +38,17 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions = 
   installSignalHandlers();
   const server = await startProvisioned({ keepProcessAlive: false, ...(options.onLog ? { onLog: options.onLog } : {}) });
   running.add(server);
+  // Not a spread: pid changes with each restart, so it is read through.
   return {
-    ...server,
+    url: server.url,
+    port: server.port,
+    rootDir: server.rootDir,
+    dataDir: server.dataDir,
+    startMillis: server.startMillis,
+    get pid() {
+      return server.pid;
+    },
+    restart: (restartOptions) => server.restart(restartOptions),
     async stop() {
       try {
         await server.stop();
