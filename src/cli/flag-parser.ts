@@ -129,3 +129,26 @@ export function checkDatabaseUrl(url: string, source: string): string {
   }
   return url;
 }
+
+/** The fewest bytes a cluster secret may have (the cluster's own check: POOLSCOPE_ERR_CLUSTER_INVALID_SECRET). */
+export const MIN_SECRET_BYTES = 16;
+
+/**
+ * A secret read from the environment variable that `--<flag> VAR` names (never the secret itself as a flag value: it
+ * would land in the shell history and in `ps`). `varName` undefined gives undefined. Usage errors: not a variable
+ * name (the value is not echoed when long: it may be the secret), the variable unset or empty, shorter than 16 bytes.
+ */
+export function secretFromEnvFlag(flag: string, varName: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (varName === undefined) return undefined;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(varName)) {
+    throw new CliUsageError(
+      `--${flag} takes the NAME of an environment variable (e.g. POOLSCOPE_CLUSTER_SECRET), not ${JSON.stringify(varName.length > 40 ? '<long value>' : varName)}; never the secret itself.`,
+    );
+  }
+  const secret = env[varName];
+  if (secret === undefined || secret === '') throw new CliUsageError(`--${flag} ${varName}: the environment variable ${varName} is not set or empty.`);
+  if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
+    throw new CliUsageError(`--${flag} ${varName}: the secret in ${varName} is shorter than ${MIN_SECRET_BYTES} bytes.`);
+  }
+  return secret;
+}

@@ -40,6 +40,8 @@ export interface DashboardStreamOptions {
   readonly timers?: StreamTimers;
   /** Whether `/api/server` answers (the ops routes have a `serverView`): said in `hello`. Default false. */
   readonly serverView?: boolean;
+  /** Whether `/api/cluster/snapshot` answers (the ops routes have a `cluster` node): said in `hello`. Default false. */
+  readonly cluster?: boolean;
   /** Receives errors raised while reading the pools (never thrown into the timer). */
   readonly onError?: (error: unknown) => void;
 }
@@ -84,6 +86,7 @@ export class DashboardStream {
   readonly #feedSize: number;
   readonly #historyInterval: number | undefined;
   readonly #serverView: boolean;
+  readonly #cluster: boolean;
   readonly #timers: StreamTimers;
   readonly #onError: (error: unknown) => void;
   readonly #clients = new Set<StreamClient>();
@@ -106,6 +109,7 @@ export class DashboardStream {
     this.#feedSize = positive('feedSize', options.feedSize, 100);
     this.#historyInterval = options.historyIntervalMillis;
     this.#serverView = options.serverView === true;
+    this.#cluster = options.cluster === true;
     this.#timers = options.timers ?? NODE_TIMERS;
     this.#onError = options.onError ?? (() => undefined);
   }
@@ -134,6 +138,7 @@ export class DashboardStream {
       intervalMillis: this.intervalMillis,
       historyIntervalMillis: this.#historyInterval ?? this.#estimateHistoryInterval(),
       serverView: this.#serverView,
+      cluster: this.#cluster,
     };
     if (!this.#send(client, sseFrame('hello', hello))) return;
     const state = {

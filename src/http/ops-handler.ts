@@ -50,7 +50,7 @@ export interface OpsHandlerOptions extends OpsAccessOptions {
   /**
    * The cluster node for `/api/cluster/snapshot`: a joined `ClusterNode` (docs/reference/cluster.md; you join and
    * leave it), or anything with its `snapshot(options)` method. Without it `/api/cluster/snapshot` answers 404
-   * `POOLSCOPE_ERR_HTTP_CLUSTER_DISABLED`.
+   * `POOLSCOPE_ERR_HTTP_CLUSTER_DISABLED` and the dashboard shows no cluster panel.
    */
   readonly cluster?: ClusterSnapshotSource;
 }
@@ -230,6 +230,7 @@ export class OpsHandler {
           intervalMillis: this.#streamIntervalMillis,
           onError: this.#onError,
           serverView: this.#serverView.enabled,
+          cluster: this.#cluster !== undefined,
         });
         const stream = this.#stream;
         return streamResponse(STREAM_CONTENT_TYPE, (sink) => stream.connect(sink), { 'x-accel-buffering': 'no' });

@@ -2,187 +2,63 @@
 // PostgreSQL: what a person sees on /dashboard while a pool saturates and leaks, and the token prompt when the
 // browser's address is not allowlisted. Without chromium every test here reports itself skipped, with the reason.
 //
-// Screenshots go to a temporary artifacts folder (printed as a diagnostic; POOLSCOPE_ARTIFACTS_DIR overrides it).
+// Screenshots go to a temporary artifacts folder (test/support/browser-kit.ts; POOLSCOPE_ARTIFACTS_DIR overrides it).
 // POOLSCOPE_UPDATE_SCREENSHOT=1 also writes the README's screenshot, docs/images/dashboard.png (1280x1060).
-import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { trackPgPool } from '../../src/index.js';
 import { ActivityInspector } from '../../src/server/activity-inspector.js';
 import { startOpsServer, type OpsServer } from '../../src/http/node-server.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import { eventually } from '../support/wait-for.js';
+import {
+  artifacts,
+  findChromium,
+  launchBrowser,
+  openPage,
+  runClosers,
+  see,
+  seeGone,
+  seeText,
+  SKIP_REASON,
+  TEST_TIMEOUT_MILLIS,
+  VIEWPORT,
+  WAIT_MILLIS,
+  withFailureScreenshot,
+  type Closers,
+} from '../support/browser-kit.js';
 
 const here = import.meta.url;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(here)), '../..');
 const README_SCREENSHOT = path.join(REPO_ROOT, 'docs/images/dashboard.png');
-const VIEWPORT = { width: 1280, height: 800 };
-/** Bound of every wait on the page: a guard against hangs, never a timing assertion. */
-const WAIT_MILLIS = 20_000;
-const TEST_TIMEOUT_MILLIS = 120_000;
-const SKIP_REASON = 'chromium not installed: apt-get install chromium';
-
-/** Debian's chromium on PATH (CHROMIUM_PATH overrides), or null. */
-function findChromium(): string | null {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'chromium'));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 const chromiumPath = findChromium();
 let db: TestDatabase | undefined;
 const res = new TestResources();
 /** Everything of the current test that is not a pool or an inspector (browser, servers, held clients), newest first. */
-const closers: (() => Promise<void>)[] = [];
-let artifactsDir: string | undefined;
+const closers: Closers = [];
 
 before(async () => {
   if (!chromiumPath) return;
   db = await createTestDatabase('browser_dashboard');
 });
 afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) {
-    await close().catch((error: unknown) => process.emitWarning(`browser test cleanup: ${String(error)}`));
-  }
+  await runClosers(closers);
   await res.closeAll();
 });
 after(() => db?.drop());
-
-function artifacts(t: TestContext): string {
-  if (!artifactsDir) {
-    artifactsDir = process.env.POOLSCOPE_ARTIFACTS_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'poolscope-browser-artifacts-'));
-    mkdirSync(artifactsDir, { recursive: true });
-  }
-  t.diagnostic(`screenshots: ${artifactsDir}`);
-  return artifactsDir;
-}
-
-/** A fresh headless Chromium with its own temporary profile, closed (and the profile removed) after the test. */
-async function launchBrowser(executablePath: string): Promise<BrowserContext> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'poolscope-chromium-'));
-  closers.push(() => rm(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    viewport: VIEWPORT,
-    colorScheme: 'light',
-    timeout: 60_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  closers.push(() => context.close());
-  context.setDefaultTimeout(WAIT_MILLIS);
-  return context;
-}
 
 async function startServer(...args: Parameters<typeof startOpsServer>): Promise<OpsServer> {
   const server = await startOpsServer(...args);
   closers.push(() => server.close());
   return server;
-}
-
-/** What the page did that a person (or their devtools) would notice. */
-interface PageRecord {
-  /** Console errors (CSP violations are reported there too) and uncaught page errors. */
-  readonly errors: string[];
-  /** Every URL the page requested. */
-  readonly requestUrls: string[];
-  /** Answers of 400 and above: `<status> <url>`. */
-  readonly failedResponses: string[];
-  /** Navigations of the main frame (1 = opened once, never reloaded). */
-  navigations: number;
-}
-
-async function openPage(context: BrowserContext): Promise<{ page: Page; record: PageRecord }> {
-  const page = await context.newPage();
-  const record: PageRecord = { errors: [], requestUrls: [], failedResponses: [], navigations: 0 };
-  page.on('console', (message) => {
-    if (message.type() === 'error') record.errors.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => record.errors.push(`pageerror: ${error.message}`));
-  page.on('request', (request) => record.requestUrls.push(request.url()));
-  page.on('response', (response) => {
-    if (response.status() >= 400) record.failedResponses.push(`${response.status()} ${response.url()}`);
-  });
-  page.on('framenavigated', (frame) => {
-    if (frame === page.mainFrame()) record.navigations += 1;
-  });
-  return { page, record };
-}
-
-/** Runs `body`; on failure saves a screenshot and prints what the page logged, then rethrows. */
-async function withFailureScreenshot(t: TestContext, page: Page, record: PageRecord, name: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    const file = path.join(artifacts(t), `${name}-failure.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-    t.diagnostic(`failure screenshot: ${file}`);
-    for (const line of [...record.errors, ...record.failedResponses.map((answer) => `answer: ${answer}`)]) t.diagnostic(`page: ${line}`);
-    throw error;
-  }
-}
-
-/** Waits until `locator` is visible; fails naming `what`. */
-async function see(locator: Locator, what: string): Promise<void> {
-  try {
-    await locator.first().waitFor({ state: 'visible', timeout: WAIT_MILLIS });
-  } catch (error) {
-    throw new Error(`the page never showed ${what} within ${WAIT_MILLIS} ms (${firstLine(error)})`, { cause: error });
-  }
-}
-
-/** Waits until `locator` is hidden or gone; fails naming `what`. */
-async function seeGone(locator: Locator, what: string): Promise<void> {
-  try {
-    await locator.first().waitFor({ state: 'hidden', timeout: WAIT_MILLIS });
-  } catch (error) {
-    throw new Error(`${what} was still shown after ${WAIT_MILLIS} ms (${firstLine(error)})`, { cause: error });
-  }
-}
-
-/** Waits until `locator`'s text, trimmed, is `expected`; fails with the text it had. */
-async function seeText(locator: Locator, expected: string, what: string): Promise<void> {
-  const exact = new RegExp(`^\\s*${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-  try {
-    await locator.filter({ hasText: exact }).first().waitFor({ state: 'visible', timeout: WAIT_MILLIS });
-  } catch (error) {
-    const shown = await locator
-      .first()
-      .textContent({ timeout: 1000 })
-      .catch(() => '(element not found)');
-    throw new Error(`${what}: expected "${expected}" within ${WAIT_MILLIS} ms, the page shows ${JSON.stringify(shown?.trim())}`, {
-      cause: error,
-    });
-  }
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** The number of points a chart has drawn: its container's `data-points` attribute (set by the page per redraw). */
@@ -237,7 +113,7 @@ describe('the dashboard in Chromium', () => {
     await pool.query('SELECT 1');
     // Default allowlist: loopback may read every route without a token.
     const server = await startServer(inspector, { port: 0, streamIntervalMillis: 250 });
-    const context = await launchBrowser(chromiumPath);
+    const context = await launchBrowser(chromiumPath, closers);
     const { page, record } = await openPage(context);
 
     await withFailureScreenshot(t, page, record, 'dashboard-main', async () => {
@@ -248,6 +124,7 @@ describe('the dashboard in Chromium', () => {
       await seeText(page.locator('#connection'), 'live', '#connection');
       assert.equal(await page.locator('#token-form').isVisible(), false, 'no token is asked from an allowlisted address');
       assert.equal(await page.locator('#server-view').isVisible(), false, 'no database panel without the serverView option');
+      assert.equal(await page.locator('#cluster-view').isVisible(), false, 'no cluster panel without the cluster option');
 
       const row = page.locator('#pools [data-pool="orders"]');
       await see(row, 'the row of pool "orders" in #pools');
@@ -354,7 +231,7 @@ describe('the dashboard in Chromium', () => {
     await pool.query('SELECT 1');
     // An empty allowlist admits no address: only the token opens the data routes.
     const server = await startServer(inspector, { port: 0, allowlist: [], token, streamIntervalMillis: 250 });
-    const context = await launchBrowser(chromiumPath);
+    const context = await launchBrowser(chromiumPath, closers);
     const { page, record } = await openPage(context);
 
     await withFailureScreenshot(t, page, record, 'dashboard-token', async () => {
@@ -432,7 +309,7 @@ describe('the dashboard in Chromium', () => {
     const server = await startServer(inspector, { port: 0, streamIntervalMillis: 250, serverView: activity });
     const admin = res.pool(url, { max: 1 });
     const maxConnections = Number(((await admin.query('SHOW max_connections')).rows[0] as { max_connections: string }).max_connections);
-    const context = await launchBrowser(chromiumPath);
+    const context = await launchBrowser(chromiumPath, closers);
     const { page, record } = await openPage(context);
 
     await withFailureScreenshot(t, page, record, 'dashboard-server-view', async () => {

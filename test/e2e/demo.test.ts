@@ -60,6 +60,19 @@ async function leftovers(adminUrl: string): Promise<{ databases: string[]; sessi
   }
 }
 
+/** Sessions of `cluster`'s nodes on the server's admin database (where the demo's node joins). */
+async function clusterSessions(adminUrl: string, cluster: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const result = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1', [`poolscope-cluster/${cluster}/%`]);
+    return result.rows[0]?.n ?? -1;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 function embeddedTempDirs(): string[] {
   return readdirSync(os.tmpdir()).filter((name) => name.startsWith('poolscope-demo-pg-'));
 }
@@ -165,13 +178,16 @@ test('the demo runs in-process to the end, reports the planted misuse at its lin
   }
 });
 
-test('Ctrl-C with --keep-running stops the app and cleans up; the routes answered while it ran', BOUND, async () => {
+test('Ctrl-C with --keep-running stops the app, leaves the cluster and cleans up; the routes answered while it ran', BOUND, async () => {
   const adminUrl = await persistentAdminUrl();
   const stdout = new Capture();
   const stderr = new Capture();
   const controller = new AbortController();
   const io: CliIo = { stdout, stderr, env: demoEnv(), signal: controller.signal };
-  const running = runCli(['demo', '--waves', '1', '--requests', '4', '--keep-running'], io);
+  const cluster = `demo-e2e-${process.pid}`;
+  // On a server that outlives the demo, named with --database-url (as the cluster guide does for several instances).
+  const server = adminUrl === undefined ? [] : ['--database-url', adminUrl];
+  const running = runCli(['demo', '--waves', '1', '--requests', '4', '--keep-running', ...server, '--cluster', cluster, '--node', 'demo-1'], io);
 
   await stdout
     .untilIncludes('until Ctrl-C. Try:', 120_000)
@@ -189,13 +205,58 @@ test('Ctrl-C with --keep-running stops the app and cleans up; the routes answere
   assert.equal(metrics.status, 200);
   assert.match(await metrics.text(), /db_client_connection_max\{[^}]*pool_name="main"[^}]*\} 10/);
 
+  if (adminUrl !== undefined) assert.match(stdout.text, /Database: PostgreSQL from --database-url \d+/);
+  // The cluster: joined on the server's own database, answering through the ops routes, named in the hints.
+  assert.match(stdout.text, new RegExp(`Cluster: joined "${cluster}" as node demo-1 on postgres://`));
+  assert.match(stdout.text, new RegExp(`npx poolscope cluster --database-url '[^']+' --cluster ${cluster}\n`));
+  const answer = await fetch(`${url}/api/cluster/snapshot?pools=main`);
+  assert.equal(answer.status, 200);
+  const result = (await answer.json()) as { complete: boolean; nodes: { node: string; snapshot: { pools: { poolName: string }[] } }[]; totals: { pools: { poolName: string }[] } };
+  assert.equal(result.complete, true);
+  assert.deepEqual(result.nodes.map((entry) => entry.node), ['demo-1']);
+  assert.deepEqual(result.nodes[0]?.snapshot.pools.map((pool) => pool.poolName), ['main']);
+  assert.deepEqual(result.totals.pools.map((pool) => pool.poolName), ['main']);
+  const stream = await fetch(`${url}/api/stream`);
+  const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+  let hello = '';
+  while (!hello.includes('\n\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    hello += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  assert.match(hello, /^event: hello\ndata: \{.*"instanceId":"demo-1".*"cluster":true\}/, 'hello offers the cluster panel');
+
   controller.abort();
   const code = await running;
   assert.equal(code, 130);
   const name = scratchDatabaseOf(stdout.text);
   assert.match(stdout.text, new RegExp(`Cleaned up: app and pools stopped, scratch database ${name} dropped`));
   await assert.rejects(fetch(`${url}/health`), 'the app no longer listens');
-  if (adminUrl !== undefined) assert.ok(!(await leftovers(adminUrl)).databases.includes(name));
+  if (adminUrl !== undefined) {
+    assert.ok(!(await leftovers(adminUrl)).databases.includes(name));
+    assert.equal(await clusterSessions(adminUrl, cluster), 0, 'the node left the cluster');
+  }
+});
+
+test('bad cluster flags exit 2 with the coded message before touching any database', async () => {
+  const cases: [string[], RegExp][] = [
+    [['demo', '--cluster', ''], /^poolscope demo: --cluster: POOLSCOPE_ERR_CLUSTER_INVALID_NAME: /],
+    [['demo', '--cluster', 'shop', '--node', 'api/1'], /^poolscope demo: --node: POOLSCOPE_ERR_CLUSTER_INVALID_NAME: Invalid node name "api\/1"/],
+    [['demo', '--cluster', 'shop', '--cluster-secret-env', 'NOT_SET_ANYWHERE_42'], /^poolscope demo: --cluster-secret-env NOT_SET_ANYWHERE_42: the environment variable NOT_SET_ANYWHERE_42 is not set or empty\./],
+    [['demo', '--node', 'api-1'], /^poolscope demo: --node needs --cluster NAME/],
+  ];
+  for (const [args, message] of cases) {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    // An unreachable DATABASE_URL: reaching for it would fail with exit 3, not 2.
+    const env = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/postgres' };
+    const code = await runCli(args, { stdout, stderr, env, signal: new AbortController().signal });
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(stdout.text, '');
+    assert.match(stderr.text, message);
+    assert.match(stderr.text, /Run `poolscope demo --help` for usage\./);
+  }
 });
 
 test('the demo as a real process: `node --import tsx src/cli/main.ts demo` exits 0', BOUND, async () => {

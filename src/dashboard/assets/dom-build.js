@@ -68,3 +68,25 @@ export function formatTime(at) {
 export function formatCount(value) {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : '-';
 }
+
+/**
+ * Replaces an element's children, skipping absent ones (replaceChildren would write `null` as text).
+ * @param {HTMLElement} node
+ * @param {...(Node | null)} children
+ */
+export function replaceWith(node, ...children) {
+  node.replaceChildren(...children.filter((child) => child !== null));
+}
+
+/**
+ * Replaces a table's head and body.
+ * @param {HTMLTableElement} table
+ * @param {readonly string[]} headings
+ * @param {readonly HTMLElement[]} rows
+ * @param {string} emptyText shown in one row when there are none
+ */
+export function fillTable(table, headings, rows, emptyText) {
+  const head = el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { scope: 'col' }, h))));
+  const body = el('tbody', {}, ...(rows.length > 0 ? rows : [el('tr', { class: 'empty' }, el('td', { colspan: headings.length }, emptyText))]));
+  table.replaceChildren(head, body);
+}

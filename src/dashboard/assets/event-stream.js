@@ -93,22 +93,34 @@ export class AccessRefused extends Error {
   }
 }
 
+/** Any other error answer of a data route: its status, and the ops routes' `{ error, message }` when given. */
+export class RouteFailed extends Error {
+  /** @param {string} path @param {number} status @param {any} body */
+  constructor(path, status, body) {
+    const ok = body !== null && typeof body === 'object';
+    /** @type {string | null} the error code, e.g. POOLSCOPE_ERR_CLUSTER_NOT_JOINED */
+    const code = ok && typeof body.error === 'string' ? body.error : null;
+    super(`${path} answered ${status}${code ? ` (${code})` : ''}`);
+    this.status = status;
+    this.code = code;
+    /** @type {string | null} the server's explanation */
+    this.detail = ok && typeof body.message === 'string' ? body.message : null;
+  }
+}
+
 /**
  * GET a JSON data route under the prefix, with the kept token.
  * @param {string} prefix
  * @param {string} path e.g. `/api/snapshot`
  * @returns {Promise<any>}
  * @throws {AccessRefused} on 401 or 403
+ * @throws {RouteFailed} on any other error status
  */
 export async function fetchJson(prefix, path) {
   const response = await fetch(`${prefix}${path}`, { headers: { accept: 'application/json', ...authHeaders() }, cache: 'no-store' });
   if (response.status === 401 || response.status === 403) throw new AccessRefused(response.status);
-  if (!response.ok) {
-    // The ops routes answer { error: code, message }: the code says more than the status.
-    const body = await response.json().catch(() => null);
-    const code = body !== null && typeof body === 'object' && typeof body.error === 'string' ? ` (${body.error})` : '';
-    throw new Error(`${path} answered ${response.status}${code}`);
-  }
+  // The ops routes answer { error: code, message }: the code says more than the status.
+  if (!response.ok) throw new RouteFailed(path, response.status, await response.json().catch(() => null));
   return response.json();
 }
 

@@ -4,7 +4,7 @@
  * state, sessions idle in a transaction (oldest first), lock waits and the oldest open transaction, as PostgreSQL's
  * pg_stat_activity reports them (a ServerActivityReport, src/server/activity-report.ts).
  */
-import { el, formatCount, formatMillis, formatTime, setText } from './dom-build.js';
+import { el, fillTable, formatCount, formatMillis, formatTime, replaceWith, setText } from './dom-build.js';
 import { AccessRefused, fetchJson } from './event-stream.js';
 
 const REFRESH_MILLIS = 5000;
@@ -199,32 +199,10 @@ export class ServerPanel {
 }
 
 /**
- * Replaces an element's children, skipping absent ones (replaceChildren would write `null` as text).
- * @param {HTMLElement} node
- * @param {...(Node | null)} children
- */
-function replaceWith(node, ...children) {
-  node.replaceChildren(...children.filter((child) => child !== null));
-}
-
-/**
  * @param {unknown} query
  * @returns {HTMLElement} a cell with the SQL text (its full text in the title)
  */
 function queryCell(query) {
   const text = typeof query === 'string' ? query : '';
   return el('td', { class: 'query', 'data-field': 'query', title: text || null }, text || '-');
-}
-
-/**
- * Replaces a table's head and body.
- * @param {HTMLTableElement} table
- * @param {readonly string[]} headings
- * @param {readonly HTMLElement[]} rows
- * @param {string} emptyText shown in one row when there are none
- */
-function fillTable(table, headings, rows, emptyText) {
-  const head = el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { scope: 'col' }, h))));
-  const body = el('tbody', {}, ...(rows.length > 0 ? rows : [el('tr', { class: 'empty' }, el('td', { colspan: headings.length }, emptyText))]));
-  table.replaceChildren(head, body);
 }
