@@ -1,6 +1,7 @@
 // poolscope: the names of the quick start (README.md) and the vocabulary they report in. Everything else lives on
 // a subpath, one home per name (docs/reference/api.md, "Subpaths"): poolscope/http, poolscope/tenants,
-// poolscope/config, poolscope/server, poolscope/cluster, poolscope/prometheus, poolscope/otel, poolscope/testing, poolscope/cli (types).
+// poolscope/config, poolscope/server, poolscope/cluster, poolscope/mysql2, poolscope/tarn, poolscope/generic-pool,
+// poolscope/prometheus, poolscope/otel, poolscope/testing, poolscope/cli (types).
 // Loading this module never loads an optional peer (pg, prom-client, @opentelemetry/api, express, fastify).
 // Explicit named exports only; types with `export type`.
 
@@ -26,6 +27,23 @@ export { STACK_CAPTURE_MODES } from './core/stack-capture.js';
 export type { StackCaptureMode, FormattedStack } from './core/stack-capture.js';
 export type { ReachabilityReport, ProbeSkipReason } from './core/reachability-probe.js';
 export type { Clock } from './core/monotonic-clock.js';
+// Worker pools (Piscina, workerpool): what inspector.workerPool(name) reads; the adapters are on poolscope/piscina and
+// poolscope/workerpool, the worker helper on poolscope/worker.
+export type { WorkerPoolView } from './core/worker-pool-view.js';
+export type { WorkerPoolTracker, WorkerExit, WorkerTask } from './core/worker-pool-tracker.js';
+export type { WorkerPoolAdapter, WorkerPoolConfigSnapshot, WorkerProfile, WorkerReading, WorkerStatus } from './core/worker-pool-adapter.js';
+export type { WorkerPoolTrackingOptions } from './core/worker-pool-options.js';
+export type { WorkerPoolLevel, WorkerPoolThresholds } from './core/worker-pool-level.js';
+export type {
+  WorkerPoolStats,
+  WorkerPoolCounters,
+  WorkerPoolMemorySummary,
+  WorkerPoolSnapshot,
+  WorkerSnapshot,
+  WorkerMemoryStatus,
+  WorkerMemorySource,
+  WorkerMemoryTrend,
+} from './core/worker-pool-stats.js';
 
 // The pg helpers.
 export { withClient, withTransaction, savepointDepth, ISOLATION_LEVELS } from './adapters/pg/pg-transactions.js';
@@ -58,6 +76,10 @@ export type {
   PoolUntrackedEvent,
   AlertFiringEvent,
   AlertResolvedEvent,
+  WorkerPoolSaturatedEvent,
+  WorkerCapacityReachedEvent,
+  WorkerTaskExecutedEvent,
+  WorkerExitedEvent,
 } from './core/pool-events.js';
 
 // Alerts and recommendations.

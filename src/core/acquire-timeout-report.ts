@@ -5,7 +5,7 @@ import type { PoolState } from './pool-state.js';
 import type { PoolStats } from './pool-stats.js';
 import { formatStack } from './stack-capture.js';
 
-/** Why a pool's callers time out, attached to pg's timeout error. */
+/** Why a pool's callers time out, attached to the driver's timeout error (`enrichTimeoutError`). */
 export interface AcquireTimeoutReport {
   readonly poolName: string;
   readonly waitMillis: number;
@@ -45,4 +45,24 @@ export function reportAcquireTimeout(state: PoolState, lease: Lease, now: number
     });
   }
   return { poolName: state.name, waitMillis, stats, holders, text };
+}
+
+/** The explanation poolscope attached to a driver's acquire-timeout error, if any. */
+export function acquireTimeoutReportOf(error: unknown): AcquireTimeoutReport | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const report = (error as { poolscope?: unknown }).poolscope;
+  return report !== undefined && typeof report === 'object' ? (report as AcquireTimeoutReport) : undefined;
+}
+
+/** Appends poolscope's explanation to the driver's timeout error and attaches the report as `error.poolscope`. */
+export function enrichTimeoutError(error: Error, report: AcquireTimeoutReport): void {
+  const before = error.message;
+  // V8 formats `stack` lazily: read it first so it holds the original header, then swap that header.
+  const stack = error.stack;
+  error.message = `${before}${report.text}`;
+  Object.defineProperty(error, 'poolscope', { value: report, enumerable: false, configurable: true, writable: true });
+  const header = `${error.name}: ${before}`;
+  if (typeof stack === 'string' && stack.startsWith(header)) {
+    error.stack = `${error.name}: ${error.message}${stack.slice(header.length)}`;
+  }
 }

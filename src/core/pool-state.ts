@@ -6,8 +6,8 @@ import type { OwnerContext } from './owner-context.js';
 import type { Lease, LeaseSnapshot } from './lease.js';
 import { leaseSnapshot } from './lease.js';
 import { Histogram } from './histogram.js';
-import type { FormattedStack, FrameRules } from './stack-capture.js';
-import { formatStack, StackCapturePolicy } from './stack-capture.js';
+import type { FormattedStack, FrameRules, StackHolder } from './stack-capture.js';
+import { captureStack, formatStack, MAX_CAPTURED_FRAMES, StackCapturePolicy } from './stack-capture.js';
 import { SaturationWatch } from './saturation-watch.js';
 import { PoolHistory } from './pool-history.js';
 import { healthLevel, utilizationPercent } from './pool-health.js';
@@ -127,6 +127,17 @@ export class PoolState {
     };
     this.saturation = new SaturationWatch(options.saturationPercent, options.saturationCooldownMillis, options.expectFull);
     this.history = new PoolHistory(ctx.historyCapacity);
+  }
+
+  /** A checkout's stack per the capture policy (undefined when sampled out); now and then a deep probe, learned from. */
+  captureSite(hideAbove: (...args: never[]) => unknown, now: number): StackHolder | undefined {
+    const stacks = this.stacks;
+    if (!stacks.shouldCapture(now)) return undefined;
+    if (!stacks.probeDue(now)) return captureStack(stacks.captureLimit, hideAbove);
+    // Now and then a deep capture, formatted at once, tells how deep this pool's call sites need capturing.
+    const stack = captureStack(MAX_CAPTURED_FRAMES, hideAbove);
+    stacks.learn(formatStack(stack, this.frameRules));
+    return stack;
   }
 
   /** A lease as readers see it; its stack is formatted on the first read and kept. */

@@ -1,7 +1,7 @@
 import type { Owner } from './owner-context.js';
 import type { TransactionStatus } from './lease.js';
 import { Lease } from './lease.js';
-import { captureStack, formatStack, MAX_CAPTURED_FRAMES } from './stack-capture.js';
+import type { StackHolder } from './stack-capture.js';
 import { leakSweepIntervalMillis, sweepLeaks } from './leak-detector.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
@@ -54,21 +54,13 @@ export class PoolTracker extends PoolView {
    * A caller asked for a connection. `hideAbove` is the adapter's wrapper (hidden from the stack with all above).
    * `immediate`: the pool has an idle connection for this caller (more idle than waiting), so the hand-over is not
    * a wait: the checkout is stamped with this call's time, and the clock is not read again when it arrives.
+   * `site`: the caller's stack, taken earlier by the adapter with `captureSite()` (a query builder that checks out
+   * from a microtask, where the caller is no longer on the stack); null when that capture was sampled out.
    */
-  checkoutStarted(hideAbove: (...args: never[]) => unknown, immediate = false): Lease {
+  checkoutStarted(hideAbove: (...args: never[]) => unknown, immediate = false, site?: StackHolder | null): Lease {
     const s = this.state;
     const now = s.clock.now();
-    const stacks = s.stacks;
-    let stack;
-    if (stacks.shouldCapture(now)) {
-      if (stacks.probeDue(now)) {
-        // Now and then a deep capture, formatted at once, tells how deep this pool's call sites need capturing.
-        stack = captureStack(MAX_CAPTURED_FRAMES, hideAbove);
-        stacks.learn(formatStack(stack, s.frameRules));
-      } else {
-        stack = captureStack(stacks.captureLimit, hideAbove);
-      }
-    }
+    const stack = site === undefined ? s.captureSite(hideAbove, now) : (site ?? undefined);
     const lease = new Lease(s.nextLeaseId++, s.name, s.ctx.owners.current(), stack, now);
     if (immediate) lease.acquiredAt = now;
     s.waiting.add(lease);
@@ -114,6 +106,11 @@ export class PoolTracker extends PoolView {
       s.bus.emit({ type: 'lease-acquired', poolName: s.name, lease: s.view(lease, now) });
     }
     this.checkSaturation(now);
+  }
+
+  /** The caller's stack as the pool's capture policy asks (undefined when sampled out), for `checkoutStarted(.., site)`. */
+  captureSite(hideAbove: (...args: never[]) => unknown): StackHolder | undefined {
+    return this.state.captureSite(hideAbove, this.state.clock.now());
   }
 
   /** The caller's `connect()` failed. Returns a report when it was an acquire timeout (to enrich the error). */
@@ -222,9 +219,12 @@ export class PoolTracker extends PoolView {
     recordQueryStarted(lease, text, now, followed, this.state.options.maxQueryTextLength);
   }
 
-  /** A query finished; `status` is the server's transaction status after it. */
-  queryFinished(lease: Lease, startedAt: number, ok: boolean, status: TransactionStatus): void {
-    recordQueryFinished(this.state, lease, startedAt, ok, status);
+  /**
+   * A query finished; `status` is the server's transaction status after it. `exact` when it was read from the reply
+   * that ended the query; else a failure's status is predicted as PostgreSQL's (see recordQueryFinished).
+   */
+  queryFinished(lease: Lease, startedAt: number, ok: boolean, status: TransactionStatus, exact = false): void {
+    recordQueryFinished(this.state, lease, startedAt, ok, status, exact);
   }
 
   /** The pool opened a connection. */
@@ -266,9 +266,13 @@ export class PoolTracker extends PoolView {
     reportOwnerEnded(this.state, lease, owner);
   }
 
-  /** Records one history sample (run by the inspector's timer). */
+  /** Records one history sample (run by the inspector's timer). Never throws: a failure goes to onError. */
   sampleHistory(): void {
-    this.state.sampleHistory();
+    try {
+      this.state.sampleHistory();
+    } catch (error) {
+      this.state.ctx.onError(error);
+    }
   }
 
   /** Held leases right now (live objects; do not keep them). */

@@ -24,14 +24,18 @@ export function recordQueryStarted(lease: Lease, text: string | undefined, now: 
   }
 }
 
-/** A query on `lease` finished; `status` is the server's transaction status after it. */
-export function recordQueryFinished(state: PoolState, lease: Lease, startedAt: number, ok: boolean, status: TransactionStatus): void {
+/**
+ * A query on `lease` finished; `status` is the server's transaction status after it. Unless `exact`, the status after
+ * a failed query is predicted with PostgreSQL's rule (a failure inside a transaction leaves it failed: the driver's
+ * status can lag); `exact` when the driver read it from the very reply that ended the query (mysql2's status flags).
+ */
+export function recordQueryFinished(state: PoolState, lease: Lease, startedAt: number, ok: boolean, status: TransactionStatus, exact = false): void {
   if (lease.inFlight > 0) lease.inFlight -= 1;
   if (lease.inFlight === 0) lease.queryStart = 0;
   state.counters.queries += 1;
   if (!ok) state.counters.queryErrors += 1;
   lease.lastQueryFailed = !ok;
-  const settled = ok ? status : statusAfterFailedQuery(lease, status);
+  const settled = ok || exact ? status : statusAfterFailedQuery(lease, status);
   if (settled !== 'unknown') {
     applyStatusToDepth(lease, settled);
     // It closed the transaction it inherited: what it does from now on is its own.

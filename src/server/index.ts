@@ -31,3 +31,9 @@ export type {
 
 export { ServerViewError } from '../errors.js';
 export type { ServerViewErrorCode } from '../errors.js';
+
+// MySQL / MariaDB (the mysql2 adapter's server view): docs/reference/adapter-mysql2.md.
+export { readMysqlActivity, DEFAULT_MYSQL_ACTIVITY_MAX_QUERY_TEXT_LENGTH } from './mysql-activity.js';
+export type { MysqlActivitySource, MysqlActivityOptions, MysqlActivityReport, MysqlSessionSnapshot, MysqlTransactionSnapshot, MysqlFeatureAvailability } from './mysql-activity.js';
+export { connectionIdJoin, mysqlSessionScope } from './mysql-connection-join.js';
+export type { MysqlJoinReport, MysqlPoolServerView, MysqlLeaseServerView, MysqlSessionScope } from './mysql-connection-join.js';

@@ -40,7 +40,7 @@ const ABSENT_PEERS = ['prom-client', '@opentelemetry/api'] as const;
  * Every package a user may or may not have: loading the root must reach none of them, a subpath only its
  * RUNTIME_PEERS entry. (express and fastify are never installed here: the ops routes meet them structurally.)
  */
-const OPTIONAL_PEERS = ['pg', ...ABSENT_PEERS, 'express', 'fastify'] as const;
+const OPTIONAL_PEERS = ['pg', ...ABSENT_PEERS, 'express', 'fastify', 'mysql2', 'tarn', 'generic-pool', 'knex', 'piscina', 'workerpool'] as const;
 
 const [NODE_MAJOR = 0, NODE_MINOR = 0] = process.versions.node.split('.').map(Number);
 const CAN_REQUIRE_ESM = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 12) || (NODE_MAJOR === 20 && NODE_MINOR >= 19);

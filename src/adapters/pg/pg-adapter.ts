@@ -81,7 +81,9 @@ function asPgPool(pool: unknown): PgPoolInternal {
     throw new PoolTrackingError(
       'POOLSCOPE_ERR_POOL_UNSUPPORTED',
       'trackPgPool() needs a pg.Pool instance (pg 8.x): an object with connect(), on(), totalCount, idleCount, ' +
-        'waitingCount and options. A pg.Client is not a pool; wrap your connections in new pg.Pool(config).',
+        'waitingCount and options. A pg.Client is not a pool; wrap your connections in new pg.Pool(config). ' +
+        "For Knex's own pool (knex.client.pool, a tarn pool) use trackKnex from 'poolscope/tarn'; for mysql2 and " +
+        "generic-pool pools, trackMysql2Pool ('poolscope/mysql2') and trackGenericPool ('poolscope/generic-pool').",
     );
   }
   return candidate as PgPoolInternal;
