@@ -39,6 +39,8 @@ export interface SnapshotReply {
   readonly node: string;
   /** The node's snapshot as JSON text (parsed by the bus, not here). */
   readonly body: string;
+  /** Nodes the answering node saw in the cluster earlier and not now (cluster-membership.ts); absent when none. */
+  readonly departed?: readonly { readonly node: string; readonly leftAt: number }[];
 }
 
 export type ClusterMessage = SnapshotRequest | SnapshotReply;
@@ -165,9 +167,10 @@ export function createSnapshotRequest(options: SnapshotRequestOptions): Snapshot
 }
 
 /** Builds a valid reply (sending side); throws a coded `ClusterError` on a bad node name or request id. */
-export function createSnapshotReply(requestId: string, node: string, body: string): SnapshotReply {
+export function createSnapshotReply(requestId: string, node: string, body: string, departed: SnapshotReply['departed'] = []): SnapshotReply {
   assertNodeName(node);
-  return assertValidMessage({ kind: 'snapshot-reply', requestId, node, body });
+  const listed = departed.slice(0, MAX_LISTED_NAMES);
+  return assertValidMessage({ kind: 'snapshot-reply', requestId, node, body, ...(listed.length === 0 ? {} : { departed: listed }) });
 }
 
 /** Throws `POOLSCOPE_ERR_CLUSTER_INVALID_MESSAGE` (with the reason) unless `message` passes validation. */
@@ -194,7 +197,8 @@ export function encodeClusterMessage(message: ClusterMessage): string {
       sentAt: message.sentAt,
     });
   }
-  return JSON.stringify({ kind: message.kind, requestId: message.requestId, node: message.node, body: message.body });
+  const departed = message.departed?.map(({ node, leftAt }) => ({ node, leftAt }));
+  return JSON.stringify({ kind: message.kind, requestId: message.requestId, node: message.node, body: message.body, ...(departed === undefined ? {} : { departed }) });
 }
 
 /** Parses and validates received text. Never throws. */
@@ -262,7 +266,23 @@ function validateReply(record: Record<string, unknown>): ClusterDecodeResult {
     return rejection('malformed', `node must be a node name (1-64 of A-Z a-z 0-9 _ . : -), got ${describeValue(node)}`);
   }
   if (typeof body !== 'string') return rejection('malformed', `body must be JSON text, got ${describeValue(body)}`);
-  return { ok: true, message: { kind: 'snapshot-reply', requestId: requestId as string, node, body } };
+  const departed = record['departed'];
+  if (departed === undefined) return { ok: true, message: { kind: 'snapshot-reply', requestId: requestId as string, node, body } };
+  const problem = departuresProblem(departed);
+  if (problem !== undefined) return rejection('malformed', problem);
+  const list = (departed as { node: string; leftAt: number }[]).map(({ node: name, leftAt }) => ({ node: name, leftAt }));
+  return { ok: true, message: { kind: 'snapshot-reply', requestId: requestId as string, node, body, departed: list } };
+}
+
+function departuresProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_LISTED_NAMES) {
+    return `departed must be a list of 1-${MAX_LISTED_NAMES} { node, leftAt }, got ${describeValue(value)}`;
+  }
+  const index = value.findIndex((entry: unknown) => {
+    const { node, leftAt } = (entry ?? {}) as { node?: unknown; leftAt?: unknown };
+    return typeof node !== 'string' || !NODE_NAME_PATTERN.test(node) || typeof leftAt !== 'number' || !Number.isInteger(leftAt) || leftAt < 0 || leftAt > MAX_EPOCH_MILLIS;
+  });
+  return index >= 0 ? `departed[${index}] must be { node: a node name, leftAt: epoch milliseconds }, got ${describeValue(value[index])}` : undefined;
 }
 
 function requestIdProblem(requestId: unknown): string | undefined {

@@ -16,6 +16,8 @@ export interface ClusterNodeOptions {
   readonly reconnectInitialDelayMillis?: number;
   /** Longest delay between reconnection attempts. Default 30000. */
   readonly reconnectMaxDelayMillis?: number;
+  /** How long a node seen earlier and gone since is listed in `departed`. Default 3,600,000 (an hour). */
+  readonly forgetDeparturesAfterMillis?: number;
 }
 
 /** Options of `node.snapshot()`. */

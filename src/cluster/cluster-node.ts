@@ -9,6 +9,7 @@ import { ClusterSnapshotCollector, expectedNodes, withDepartures, type ClusterSn
 import { clusterTotals } from './cluster-totals.js';
 import type { ClusterTraffic } from './cluster-traffic.js';
 import { ClusterWire } from './cluster-wire.js';
+import { ClusterMembership } from './cluster-membership.js';
 import type { ServerLimits } from '../postgres/server-limits.js';
 import { DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeOptions, type ClusterNodeState, type ClusterSnapshotOptions } from './cluster-node-options.js';
 import { wholeNumberOption } from './notify-chunks.js';
@@ -17,6 +18,7 @@ export { CLUSTER_NODE_STATES, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, type ClusterNodeO
 export { CLUSTER_MISSING_REASONS } from './cluster-snapshot-collector.js';
 export type { ClusterMissingNode, ClusterMissingReason, ClusterNodeSnapshot, ClusterSnapshot, CollectedReplies } from './cluster-snapshot-collector.js';
 export type { ClusterTraffic } from './cluster-traffic.js';
+export type { ClusterDeparture } from './cluster-membership.js';
 export type { ClusterTotals, ClusterPoolTotals, ClusterPoolOnNode, ClusterNodeTotals, ClusterServerCapacity, ConnectionCounts } from './cluster-totals.js';
 
 /**
@@ -34,6 +36,7 @@ export class ClusterNode {
   readonly #wire: ClusterWire;
   readonly #connection: ClusterConnection;
   readonly #pending = new Map<string, ClusterSnapshotCollector>();
+  readonly #membership: ClusterMembership;
   #leaving: Promise<void> | undefined;
 
   constructor(inspector: Inspector, options: ClusterNodeOptions) {
@@ -52,6 +55,7 @@ export class ClusterNode {
     this.#node = node;
     this.#applicationName = clusterApplicationName(options.cluster, node);
     this.#wire = new ClusterWire(options.cluster, options.secret);
+    this.#membership = new ClusterMembership(options.forgetDeparturesAfterMillis);
     this.#connection = new ClusterConnection({
       cluster: options.cluster,
       node,
@@ -120,6 +124,7 @@ export class ClusterNode {
     this.#connection.requireJoined();
     const limits = this.#readLimits(); // queued behind members(): one round trip more, no wait of its own
     const members = await this.members();
+    this.#membership.observe(members);
     const { expected, notInCluster } = expectedNodes(wanted, members);
     const request = createSnapshotRequest({
       from: this.#node,
@@ -138,13 +143,17 @@ export class ClusterNode {
     }
     collector.start(timeoutMillis);
     const collected = await collector.promise;
-    let missing = collected.missing;
+    const { reported, ...replies } = collected;
+    let missing = replies.missing;
     if (missing.some((entry) => entry.reason === 'timeout') && this.state === 'joined') {
       // Who was asked and is gone now left (stopped, killed); who is still connected did not answer in time.
       const membersNow = await this.members().catch(() => undefined);
       if (membersNow !== undefined) missing = withDepartures(missing, membersNow);
     }
-    return { ...collected, missing, totals: clusterTotals(collected.nodes, await limits) };
+    this.#membership.absorb(reported, members);
+    const named = new Set([...members, ...missing.map((entry) => entry.node), ...replies.nodes.map((entry) => entry.node)]);
+    const departed = this.#membership.departures().filter((entry) => !named.has(entry.node));
+    return { ...replies, missing, totals: clusterTotals(replies.nodes, await limits), departed };
   }
 
   /** The server's limits for the totals; null (and the error reported) when they cannot be read. */
@@ -186,16 +195,17 @@ export class ClusterNode {
       if (message.channel !== this.#channel) return;
       const arrival = this.#wire.receive(message);
       if (arrival.kind === 'request') {
-        if (arrival.request.nodes === 'all' || arrival.request.nodes.includes(this.#node)) this.#answer(arrival.request);
+        if (arrival.request.nodes === 'all' || arrival.request.nodes.includes(this.#node)) void this.#answer(arrival.request);
       } else if (arrival.kind === 'reply') {
-        this.#pending.get(arrival.requestId)?.accept(arrival.node, arrival.snapshot); // absent: someone else's request
+        this.#pending.get(arrival.requestId)?.accept(arrival.node, arrival.snapshot, arrival.departed); // absent: someone else's request
       }
     } catch (error) {
       this.#inspector.reportError(error);
     }
   }
 
-  #answer(request: SnapshotRequest): void {
+  /** Answers with the snapshot taken now and the departures it knows, after looking at who is in the cluster. */
+  async #answer(request: SnapshotRequest): Promise<void> {
     if (this.#inspector.closed) {
       // The inspector is gone: leave instead of answering with nothing (there is no close event to leave on).
       void this.leave();
@@ -204,8 +214,10 @@ export class ClusterNode {
     let snapshot = this.#inspector.snapshotAll();
     const pools = request.pools;
     if (pools !== undefined) snapshot = inspectorSnapshot(snapshot.pools.filter((pool) => pools.includes(pool.poolName)), snapshot.takenAt);
-    const reply = createSnapshotReply(request.requestId, this.#node, JSON.stringify(snapshot));
-    this.#send(reply).catch((error: unknown) => {
+    const members = await this.members().catch(() => undefined); // without it, the departures known so far
+    if (members !== undefined) this.#membership.observe(members);
+    const reply = createSnapshotReply(request.requestId, this.#node, JSON.stringify(snapshot), this.#membership.departures());
+    await this.#send(reply).catch((error: unknown) => {
       if (this.state === 'joined') this.#inspector.reportError(error);
     });
   }

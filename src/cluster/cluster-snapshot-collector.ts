@@ -1,5 +1,6 @@
 import type { InspectorSnapshot } from '../core/pool-snapshot.js';
 import type { ClusterTotals } from './cluster-totals.js';
+import type { ClusterDeparture } from './cluster-membership.js';
 import { OptionsError } from '../errors.js';
 import { assertNodeName } from './cluster-messages.js';
 
@@ -39,11 +40,18 @@ export interface CollectedReplies {
   /** The answers: expected nodes in the order asked, then any other node that answered in time. */
   readonly nodes: readonly ClusterNodeSnapshot[];
   readonly missing: readonly ClusterMissingNode[];
+  /** Departures the answering nodes reported (seen in the cluster earlier, not now), as they were given. */
+  readonly reported: readonly ClusterDeparture[];
 }
 
-/** The result of `ClusterNode.snapshot()`: the replies, and the totals of the nodes that answered. */
-export interface ClusterSnapshot extends CollectedReplies {
+/** The result of `ClusterNode.snapshot()`: the replies, the totals of the nodes that answered, and departures. */
+export interface ClusterSnapshot extends Omit<CollectedReplies, 'reported'> {
   readonly totals: ClusterTotals;
+  /**
+   * Nodes seen in the cluster earlier (by this node or an answering one) and not members now, most recent first:
+   * stopped, crashed or scaled down. Not expected, so not in `missing`; remembered for an hour by default.
+   */
+  readonly departed: readonly ClusterDeparture[];
 }
 
 /**
@@ -69,6 +77,7 @@ export class ClusterSnapshotCollector {
   readonly #expected: readonly string[];
   readonly #notInCluster: readonly string[];
   readonly #answers = new Map<string, InspectorSnapshot>();
+  readonly #reported: ClusterDeparture[] = [];
   #resolve: ((result: CollectedReplies) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #onSettled: () => void;
@@ -95,9 +104,10 @@ export class ClusterSnapshotCollector {
   }
 
   /** Takes one node's answer; the first answer of a node counts. Settles when every expected node answered. */
-  accept(node: string, snapshot: InspectorSnapshot): void {
+  accept(node: string, snapshot: InspectorSnapshot, departed: readonly ClusterDeparture[] = []): void {
     if (this.#resolve === undefined || this.#answers.has(node)) return;
     this.#answers.set(node, snapshot);
+    this.#reported.push(...departed);
     if (this.#expected.every((name) => this.#answers.has(name))) this.finish();
   }
 
@@ -119,6 +129,6 @@ export class ClusterSnapshotCollector {
       if (!this.#expected.includes(node)) nodes.push({ node, snapshot });
     }
     this.#onSettled();
-    resolve({ requestId: this.requestId, complete: missing.length === 0, nodes, missing });
+    resolve({ requestId: this.requestId, complete: missing.length === 0, nodes, missing, reported: this.#reported });
   }
 }

@@ -5,12 +5,19 @@ import type { PgNotification } from './cluster-listen-connection.js';
 import { splitNotifyPayloads } from './notify-chunks.js';
 import { NotifyReassembler } from './notify-reassembler.js';
 import { ClusterCounters, type ClusterTraffic } from './cluster-traffic.js';
+import type { ClusterDeparture } from './cluster-membership.js';
 
 /** What one notification completed: nothing yet (or nothing usable), a request, or a parsed reply. */
 export type ClusterArrival =
   | { readonly kind: 'none' }
   | { readonly kind: 'request'; readonly request: SnapshotRequest }
-  | { readonly kind: 'reply'; readonly requestId: string; readonly node: string; readonly snapshot: InspectorSnapshot };
+  | {
+      readonly kind: 'reply';
+      readonly requestId: string;
+      readonly node: string;
+      readonly snapshot: InspectorSnapshot;
+      readonly departed: readonly ClusterDeparture[];
+    };
 
 /**
  * A node's side of the channel, without the connection: messages sealed and split into NOTIFY payloads on the way
@@ -50,7 +57,8 @@ export class ClusterWire {
     const message = opened.message;
     if (message.kind === 'snapshot-request') return { kind: 'request', request: message };
     try {
-      return { kind: 'reply', requestId: message.requestId, node: message.node, snapshot: JSON.parse(message.body) as InspectorSnapshot };
+      const snapshot = JSON.parse(message.body) as InspectorSnapshot;
+      return { kind: 'reply', requestId: message.requestId, node: message.node, snapshot, departed: message.departed ?? [] };
     } catch {
       this.#counters.reject('reply-body-not-json');
       return { kind: 'none' };

@@ -193,7 +193,8 @@ describe('the dashboard cluster panel in Chromium', () => {
       { node: 'api-2', snapshot },
     ];
     const limits = { serverVersionNumber: 170000, maxConnections: 20, superuserReservedConnections: 3, reservedConnections: 0, usedConnections: 15 };
-    const answer: ClusterSnapshot = { requestId: 'fixed', complete: true, nodes, missing: [], totals: clusterTotals(nodes, limits) };
+    const departed = [{ node: 'api-9', leftAt: Date.now() - 60_000 }];
+    const answer: ClusterSnapshot = { requestId: 'fixed', complete: true, nodes, missing: [], totals: clusterTotals(nodes, limits), departed };
     assert.equal(answer.totals.server?.fits, false);
     const server = await startServer(inspector, { port: 0, streamIntervalMillis: 250, cluster: { snapshot: () => Promise.resolve(answer) } });
     const context = await launchBrowser(chromiumPath, closers);
@@ -208,6 +209,7 @@ describe('the dashboard cluster panel in Chromium', () => {
       assert.match((await capacity.textContent()) ?? '', /^does not fit .*too many clients already/);
       await see(capacity.locator('.badge-critical'), 'the critical badge on the capacity line');
       await seeText(page.locator('#cluster-totals tr[data-pool="main"] [data-field="max"]'), '50', 'max of pool main across the two nodes');
+      await see(page.locator('#cluster-result .cluster-departed li[data-node="api-9"]'), 'the departed node api-9');
       await page.locator('#cluster-view').screenshot({ path: path.join(artifacts(t), 'dashboard-cluster-no-fit.png') });
       assert.deepEqual(record.errors, [], 'no console errors, CSP violations or page errors');
       assert.deepEqual(record.failedResponses, [], 'every request of the page succeeded');

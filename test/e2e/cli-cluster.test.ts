@@ -60,7 +60,7 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
     const run = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--format', 'json', '--timeout', '10000']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     const result = JSON.parse(run.stdout) as ClusterSnapshot;
-    assert.deepEqual(Object.keys(result), ['requestId', 'complete', 'nodes', 'missing', 'totals']);
+    assert.deepEqual(Object.keys(result), ['requestId', 'complete', 'nodes', 'missing', 'totals', 'departed']);
     assert.equal(result.complete, true);
     assert.deepEqual(result.missing, []);
     const answered = result.nodes.map((entry) => entry.node);
@@ -70,6 +70,22 @@ describe('poolscope cluster (child process, real PostgreSQL)', () => {
       const holder = entry.snapshot.pools.find((pool) => pool.poolName === 'main')?.holders[0];
       assert.ok(isAt(holder?.location, HELD_SITE), `${entry.node}: holder at ${String(holder?.location)}`);
     }
+  });
+
+  test('a node stopped since the last run is named under Left; exit 0 (it is not expected any more)', async () => {
+    const cluster = freshCluster();
+    await startNode(cluster, 'api-1');
+    const stopped = await startNode(cluster, 'api-2');
+    const before = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--timeout', '10000']);
+    assert.equal(before.code, 0, before.stdout);
+    assert.doesNotMatch(before.stdout, /^Left/m);
+    await stopped.leave();
+    const after = await spawnCli(['cluster', '--database-url', kit.db.url, '--cluster', cluster, '--timeout', '10000']);
+    assert.equal(after.code, 0, `${after.stdout}\n${after.stderr}`);
+    assert.match(after.stdout, new RegExp(`^Cluster ${cluster}: 1 node answered, 0 missing \\(complete;`, 'm'));
+    assert.match(after.stdout, /^Left \(1\): seen in the cluster earlier, gone now/m);
+    assert.match(after.stdout, /^ {2}api-2 +gone since \d{4}-\d\d-\d\dT/m);
+    assert.doesNotMatch(after.stdout, /cli-\d+ +gone since/, "the first run's own CLI node is not a departure");
   });
 
   test('--nodes naming an unknown node: exit 1, the known node printed, the unknown one named as missing', async () => {

@@ -185,6 +185,30 @@ describe('ClusterNode', () => {
     assert.ok(traffic.receivedBytes >= traffic.sentBytes);
   });
 
+  test('a node stopped after it was seen is named as departed to a requester that never saw it; back again, it is not', async () => {
+    const cluster = freshCluster();
+    await startNode(cluster, 'node-a');
+    await startNode(cluster, 'node-b');
+    const c = await startNode(cluster, 'node-c');
+    const first = await startNode(cluster, 'cli-1', 0);
+    assert.equal((await first.node.snapshot({ timeoutMillis: 10_000 })).complete, true, 'every node sees every other');
+    await first.node.leave();
+    await c.node.leave();
+
+    const fresh = await startNode(cluster, 'cli-2', 0);
+    await eventually(async () => !(await fresh.node.members()).includes('node-c'), 'node-c to leave pg_stat_activity');
+    const result = await fresh.node.snapshot({ timeoutMillis: 10_000 });
+    assert.equal(result.complete, true, 'a departed node is not expected');
+    assert.deepEqual(result.missing, []);
+    assert.deepEqual(result.departed.map((entry) => entry.node), ['node-c'], 'node-c named; the first requester (cli-1) is transient');
+    assert.ok(result.departed[0] !== undefined && result.departed[0].leftAt <= Date.now());
+
+    await startNode(cluster, 'node-c');
+    const again = await fresh.node.snapshot({ timeoutMillis: 10_000 });
+    assert.deepEqual(again.departed, [], 'node-c is back');
+    assert.deepEqual(names(again), ['cli-2', 'node-a', 'node-b', 'node-c']);
+  });
+
   test('with a secret: a node with the wrong secret is not answered, and its replies are ignored', async () => {
     const cluster = freshCluster();
     const a = await startNode(cluster, 'node-a', 1, { secret: SECRET });

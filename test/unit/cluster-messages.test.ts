@@ -163,6 +163,16 @@ describe('malformed input is rejected with a reason, never thrown', () => {
     rejected(validateClusterMessage({ ...REPLY, node: '' }), 'malformed', /node/);
     rejected(validateClusterMessage({ ...REPLY, body: { pools: [] } }), 'malformed', /body/);
     rejected(validateClusterMessage({ ...REPLY, body: undefined }), 'malformed', /body/);
+    rejected(validateClusterMessage({ ...REPLY, departed: [] }), 'malformed', /departed must be a list of 1-1000/);
+    rejected(validateClusterMessage({ ...REPLY, departed: [{ node: 'a b', leftAt: 1 }] }), 'malformed', /departed\[0\]/);
+    rejected(validateClusterMessage({ ...REPLY, departed: [{ node: 'api-4', leftAt: 1.5 }] }), 'malformed', /departed\[0\]/);
+  });
+
+  test('a reply with departures round-trips; without any, the field is left out', () => {
+    const reply = createSnapshotReply('r-1', 'api-2', '{}', [{ node: 'api-4', leftAt: 1_700_000_000_000 }]);
+    assert.deepEqual(decodeClusterMessage(encodeClusterMessage(reply)), { ok: true, message: reply });
+    assert.equal('departed' in createSnapshotReply('r-1', 'api-2', '{}', []), false);
+    assert.doesNotMatch(encodeClusterMessage(createSnapshotReply('r-1', 'api-2', '{}')), /departed/);
   });
 
   test('hostile JSON (a __proto__ key, deep nesting) is only rejected', () => {

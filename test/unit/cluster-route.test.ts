@@ -16,6 +16,7 @@ const PARTIAL: ClusterSnapshot = {
   nodes: [{ node: 'api-1', snapshot: { takenAt: '2026-01-20T10:30:00.000Z', pools: [], multiPoolOwners: [] } }],
   missing: [{ node: 'api-3', reason: 'timeout' }],
   totals: clusterTotals([], null),
+  departed: [],
 };
 
 /** Records every call's options and answers `result` (or rejects with `failure`). */

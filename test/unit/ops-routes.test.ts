@@ -579,7 +579,7 @@ describe('routing', () => {
     const handler = handlerOf(inspector, {
       metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') },
       serverView: { activity: () => Promise.resolve({} as never) },
-      cluster: { snapshot: () => Promise.resolve({ requestId: 'r', complete: true, nodes: [], missing: [], totals: clusterTotals([], null) }) },
+      cluster: { snapshot: () => Promise.resolve({ requestId: 'r', complete: true, nodes: [], missing: [], totals: clusterTotals([], null), departed: [] }) },
     });
     const doc = readFileSync(HTTP_DOC, 'utf8');
     for (const route of OPS_ROUTES) {

@@ -1,3 +1,4 @@
+import { TRANSIENT_NODE_PREFIX } from '../../cluster/cluster-membership.js';
 import { ClusterNode, type ClusterSnapshot, type ClusterTotals, type ConnectionCounts } from '../../cluster/cluster-node.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { Inspector } from '../../core/inspector.js';
@@ -123,7 +124,7 @@ export const clusterCommand: CliCommand = {
   help: HELP,
   run: async (args, io) => {
     const options = parseClusterArgs(args, io.env);
-    const self = `cli-${process.pid}`;
+    const self = `${TRANSIENT_NODE_PREFIX}${process.pid}`; // a transient requester: not remembered as a departure
     const where = maskConnectionString(options.databaseUrl);
     const inspector = new Inspector({
       historyIntervalMillis: 0,
@@ -213,6 +214,11 @@ export function renderClusterText(result: ClusterSnapshot, options: ClusterTextO
   if (missing.length > 0) {
     lines.push('', `Missing (${missing.length})`);
     lines.push(textTable(missing.map((entry) => [entry.node, MISSING_REASONS[entry.reason] ?? entry.reason]), { indent: '  ' }));
+  }
+  const departed = result.departed;
+  if (departed.length > 0) {
+    lines.push('', `Left (${departed.length}): seen in the cluster earlier, gone now (stopped, crashed or scaled down)`);
+    lines.push(textTable(departed.map((entry) => [entry.node, `gone since ${new Date(entry.leftAt).toISOString()}`]), { indent: '  ' }));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -138,9 +138,22 @@ export class ClusterPanel {
             ),
           )
         : null,
+      departedView(answer.departed),
       ...nodes.map(nodeView),
     );
   }
+}
+
+/** @param {any} departed ClusterDeparture[]: nodes seen earlier and gone now (stopped, crashed, scaled down) */
+function departedView(departed) {
+  if (!Array.isArray(departed) || departed.length === 0) return null;
+  return el(
+    'ul',
+    { class: 'plain cluster-departed' },
+    ...departed.map((/** @type {any} */ d) =>
+      el('li', { 'data-node': d.node }, el('strong', {}, d.node), ` left (gone since ${formatTime(d.leftAt)}; seen in the cluster earlier)`),
+    ),
+  );
 }
 
 /** @param {any} totals ClusterTotals, or absent */
