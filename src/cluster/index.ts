@@ -12,6 +12,7 @@ export type {
   ClusterMissingNode,
   ClusterMissingReason,
   ClusterTraffic,
+  ClusterDeparture,
   ClusterTotals,
   ClusterPoolTotals,
   ClusterPoolOnNode,
