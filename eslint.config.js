@@ -20,6 +20,7 @@ const NO_RUNTIME_PG = {
 const LAYERS = {
   core: [],
   postgres: [],
+  worker: ['core'],
   adapters: ['core', 'postgres'],
   server: ['core', 'postgres'],
   config: ['core', 'postgres'],
@@ -32,7 +33,7 @@ const LAYERS = {
   cli: ['provisioning', 'http', 'adapters', 'server', 'config', 'exporters', 'cluster', 'tenants', 'core', 'postgres'],
 };
 /** What the package root (src/index.ts) must not re-export from: the CLI, the test helpers, the provisioning. */
-const NOT_FROM_ROOT = ['cli', 'testing', 'provisioning'];
+const NOT_FROM_ROOT = ['cli', 'testing', 'provisioning', 'worker'];
 /** Deepest folder nesting below a layer folder (src/<layer>/a/b/c.ts is 3). */
 const MAX_DEPTH = 3;
 
@@ -64,7 +65,7 @@ function layerRules() {
         'error',
         {
           paths: [NO_RUNTIME_PG],
-          patterns: [{ regex: `^\\./(?:${NOT_FROM_ROOT.join('|')})/`, message: 'The package root does not export from src/cli, src/testing or src/provisioning (docs/reference/architecture.md).' }],
+          patterns: [{ regex: `^\\./(?:${NOT_FROM_ROOT.join('|')})/`, message: 'The package root does not export from src/cli, src/testing, src/provisioning or src/worker (docs/reference/architecture.md).' }],
         },
       ],
     },

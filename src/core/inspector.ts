@@ -1,4 +1,5 @@
-import { InspectorClosedError, PoolNameError, PoolTrackingError, OptionsError } from '../errors.js';
+import { InspectorClosedError, OptionsError } from '../errors.js';
+import { duplicatePoolNameError, poolNotTrackedError } from './pool-registry-errors.js';
 import type { Clock } from './monotonic-clock.js';
 import { isoAt } from './monotonic-clock.js';
 import { EVENT_TYPES, EventBus } from './pool-events.js';
@@ -22,6 +23,8 @@ import type { InspectorOptions } from './inspector-options.js';
 import { containedErrorHook, resolveInspectorOptions } from './inspector-options.js';
 import type { HttpRequestLike, HttpResponseLike } from './http-owner.js';
 import { httpOwnerMiddleware, wrapHttpHandler } from './http-owner.js';
+import { WorkerPoolRegistry } from './worker-pool-registry.js';
+import type { WorkerPoolAdapter, WorkerPoolTracker, WorkerPoolTrackingOptions, WorkerPoolView } from './worker-pool-registry.js';
 
 // Option types and HTTP shapes live in their own files; re-exported so imports from this file keep working.
 export type { AlertOptions, InspectorOptions } from './inspector-options.js';
@@ -41,6 +44,7 @@ export class Inspector {
   readonly #bus: EventBus;
   readonly #owners: OwnerContext;
   readonly #trackers = new Map<string, PoolTracker>();
+  readonly #workerPools: WorkerPoolRegistry;
   readonly #snapshots: RingBuffer<PoolSnapshot>;
   readonly #defaults: PoolTrackingDefaults;
   readonly #historyCapacity: number;
@@ -60,6 +64,7 @@ export class Inspector {
     this.#instanceId = resolved.instanceId;
     this.#onError = containedErrorHook(resolved.onError);
     this.#bus = new EventBus(this.#onError);
+    this.#workerPools = new WorkerPoolRegistry({ clock: this.#clock, bus: this.#bus, onError: this.#onError });
     this.#ownerScopes = new OwnerScopes({
       clock: this.#clock,
       reportEnded: (lease, owner) => this.#trackers.get(lease.poolName)?.reportOwnerEnded(lease, owner),
@@ -71,7 +76,8 @@ export class Inspector {
     this.#historyCapacity = resolved.historyCapacity;
     this.#snapshots = new RingBuffer(resolved.snapshotBufferSize);
     if (resolved.historyIntervalMillis > 0) {
-      this.#historyTimer = setInterval(() => this.#sampleHistory(), resolved.historyIntervalMillis);
+      // Each tracker contains its own failures (onError).
+      this.#historyTimer = setInterval(() => this.#trackers.forEach((tracker) => tracker.sampleHistory()), resolved.historyIntervalMillis);
       this.#historyTimer.unref();
     }
     if (resolved.alerts !== undefined) {
@@ -106,14 +112,7 @@ export class Inspector {
   registerPool(adapter: PoolAdapter, options: PoolTrackingOptions): PoolTracker {
     if (this.#closed) throw new InspectorClosedError('registerPool');
     const resolved = resolvePoolTrackingOptions(options, this.#defaults);
-    if (this.#trackers.has(resolved.name)) {
-      throw new PoolNameError(
-        'POOLSCOPE_ERR_POOL_DUPLICATE_NAME',
-        resolved.name,
-        `A pool named "${resolved.name}" is already tracked by this inspector. Give each pool a unique name ` +
-          `(e.g. "${resolved.name}-2"), or untrack("${resolved.name}") first.`,
-      );
-    }
+    if (this.#trackers.has(resolved.name)) throw duplicatePoolNameError('pool', resolved.name, 'untrack');
     const tracker = new PoolTracker(adapter, resolved, {
       clock: this.#clock,
       bus: this.#bus,
@@ -131,14 +130,7 @@ export class Inspector {
 
   /** Stops tracking a pool and removes poolscope's wrappers from it (the pool keeps working). */
   untrack(name: string): void {
-    const tracker = this.#trackers.get(name);
-    if (tracker === undefined) {
-      throw new PoolTrackingError(
-        'POOLSCOPE_ERR_POOL_NOT_TRACKED',
-        `No pool named "${name}" is tracked. Tracked pools: ${this.poolNames().join(', ') || 'none'}.`,
-        name,
-      );
-    }
+    const tracker = this.#require(name);
     this.#trackers.delete(name);
     tracker.close();
     if (this.#bus.wants('pool-untracked')) this.#bus.emit({ type: 'pool-untracked', poolName: name });
@@ -186,6 +178,30 @@ export class Inspector {
     const tracker = this.#require(name);
     const since = options.sinceMillis === undefined ? undefined : this.#clock.toWallMillis(this.#clock.now()) - options.sinceMillis;
     return tracker.history(since);
+  }
+
+  /**
+   * Registers a worker pool (Piscina, workerpool) through its adapter (`trackPiscina`, `trackWorkerpool` call this).
+   * Worker pools have a namespace of their own. Throws on a duplicate or invalid name, or after close().
+   */
+  registerWorkerPool(adapter: WorkerPoolAdapter, options: WorkerPoolTrackingOptions): WorkerPoolTracker {
+    if (this.#closed) throw new InspectorClosedError('registerWorkerPool');
+    return this.#workerPools.register(adapter, options);
+  }
+
+  /** The read-only view of a worker pool (stats, snapshot of every worker, memory), or undefined. */
+  workerPool(name: string): WorkerPoolView | undefined {
+    return this.#workerPools.view(name);
+  }
+
+  /** Names of the tracked worker pools, in tracking order. */
+  workerPoolNames(): string[] {
+    return this.#workerPools.names();
+  }
+
+  /** Stops tracking a worker pool and removes poolscope's wrappers (throws POOLSCOPE_ERR_POOL_NOT_TRACKED if unknown). */
+  untrackWorkerPool(name: string): void {
+    this.#workerPools.untrack(name);
   }
 
   /** Subscribes to one event type; returns the unsubscribe function. Listeners that throw go to `onError`. */
@@ -236,6 +252,7 @@ export class Inspector {
     this.#historyTimer = undefined;
     this.#alerts?.close();
     for (const tracker of this.#trackers.values()) tracker.close();
+    this.#workerPools.close();
     const names = [...this.#trackers.keys()];
     this.#trackers.clear();
     if (this.#bus.wants('pool-untracked')) {
@@ -270,13 +287,7 @@ export class Inspector {
 
   #require(name: string): PoolTracker {
     const tracker = this.#trackers.get(name);
-    if (tracker === undefined) {
-      throw new PoolTrackingError(
-        'POOLSCOPE_ERR_POOL_NOT_TRACKED',
-        `No pool named "${name}" is tracked. Tracked pools: ${this.poolNames().join(', ') || 'none'}.`,
-        name,
-      );
-    }
+    if (tracker === undefined) throw poolNotTrackedError('pool', name, this.poolNames());
     return tracker;
   }
 
@@ -285,13 +296,4 @@ export class Inspector {
     this.#bus.emit({ type: 'snapshot-taken', poolName: snapshot.poolName, snapshot });
   }
 
-  #sampleHistory(): void {
-    for (const tracker of this.#trackers.values()) {
-      try {
-        tracker.sampleHistory();
-      } catch (error) {
-        this.#onError(error);
-      }
-    }
-  }
 }

@@ -5,6 +5,9 @@ import type { PoolStats } from './pool-stats.js';
 import type { PoolSnapshot } from './pool-snapshot.js';
 import type { AlertSnapshot } from './alert-rules.js';
 import type { DirtyReleasePolicy } from './pool-tracker-options.js';
+import type { WorkerCapacityReachedEvent, WorkerExitedEvent, WorkerPoolSaturatedEvent, WorkerTaskExecutedEvent } from './worker-pool-events.js';
+
+export type { WorkerCapacityReachedEvent, WorkerExitedEvent, WorkerPoolSaturatedEvent, WorkerTaskExecutedEvent } from './worker-pool-events.js';
 
 /**
  * Everything poolscope reports, as a typed union, published to `inspector.on(type, listener)` and to a named
@@ -212,7 +215,11 @@ export type PoolscopeEvent =
   | PoolTrackedEvent
   | PoolUntrackedEvent
   | AlertFiringEvent
-  | AlertResolvedEvent;
+  | AlertResolvedEvent
+  | WorkerPoolSaturatedEvent
+  | WorkerCapacityReachedEvent
+  | WorkerTaskExecutedEvent
+  | WorkerExitedEvent;
 
 export type PoolscopeEventType = PoolscopeEvent['type'];
 
@@ -240,6 +247,10 @@ export const EVENT_CHANNELS = {
   'pool-untracked': 'poolscope:pool:untracked',
   'alert-firing': 'poolscope:alert:firing',
   'alert-resolved': 'poolscope:alert:resolved',
+  'worker-pool-saturated': 'poolscope:worker-pool:saturated',
+  'worker-capacity-reached': 'poolscope:worker:capacity-reached',
+  'worker-task-executed': 'poolscope:worker:task-executed',
+  'worker-exited': 'poolscope:worker:exited',
 } as const satisfies Record<PoolscopeEventType, string>;
 
 /** Every event type, in catalogue order. */

@@ -122,14 +122,7 @@ export function resolvePoolTrackingOptions(
   if (options === null || typeof options !== 'object') {
     throw new OptionsError('options', options, "an object with at least a name, e.g. { name: 'main' }");
   }
-  const name = options.name;
-  if (typeof name !== 'string' || !POOL_NAME.test(name)) {
-    throw new PoolNameError(
-      'POOLSCOPE_ERR_POOL_INVALID_NAME',
-      String(name),
-      `Invalid pool name ${JSON.stringify(name)}: use 1-100 characters from A-Z a-z 0-9 _ . : - (e.g. 'main', 'tenant:42').`,
-    );
-  }
+  const name = checkPoolName(options.name);
   const merged = { ...defaults, ...stripUndefined(options) };
   const expectFull = bool('expectFull', merged.expectFull, false);
   const resolved: ResolvedPoolTrackingOptions = {
@@ -158,6 +151,18 @@ export function resolvePoolTrackingOptions(
   };
   validateThresholds('', resolved.warningPercent, resolved.criticalPercent);
   return resolved;
+}
+
+/** `name` when it is a valid pool name (1-100 of A-Z a-z 0-9 _ . : -); else throws POOLSCOPE_ERR_POOL_INVALID_NAME. */
+export function checkPoolName(name: unknown): string {
+  if (typeof name !== 'string' || !POOL_NAME.test(name)) {
+    throw new PoolNameError(
+      'POOLSCOPE_ERR_POOL_INVALID_NAME',
+      String(name),
+      `Invalid pool name ${JSON.stringify(name)}: use 1-100 characters from A-Z a-z 0-9 _ . : - (e.g. 'main', 'tenant:42').`,
+    );
+  }
+  return name;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -28,6 +28,10 @@ const ALL_TYPES = [
   'pool-untracked',
   'alert-firing',
   'alert-resolved',
+  'worker-pool-saturated',
+  'worker-capacity-reached',
+  'worker-task-executed',
+  'worker-exited',
 ] as const satisfies readonly PoolscopeEventType[];
 type Missing = Exclude<PoolscopeEventType, (typeof ALL_TYPES)[number]>;
 const noneMissing: [Missing] extends [never] ? true : Missing = true;

@@ -2,8 +2,8 @@
  * What mysql2 (3.x) does instead of an acquire timeout. Its pool has none (no `acquireTimeout` option: a caller
  * queued for a connection waits until one is released, however long); a getConnection fails at once, without
  * waiting, when the pool is full and
- * - `queueLimit` callers are already queued: `Error('Queue limit reached.')` (lib/base/pool.js), or
- * - `waitForConnections` is false: `Error('No connections available.')`.
+ * - `queueLimit` callers are already queued: an Error with the message 'Queue limit reached.' (lib/base/pool.js), or
+ * - `waitForConnections` is false: an Error with the message 'No connections available.'.
  * poolscope treats both as the pool's acquire timeout: counted in `timeouts`, an `acquire-timeout` event, and the
  * error's message gets the explanation appended (who holds the connections, since when, where), as pg's timeout.
  */
