@@ -35,8 +35,15 @@ export function foreignReleaseMessage(pool: string, lease: Lease, releasedBy: Ow
 export function staleReleaseMessage(pool: string, lease: Lease, current: Lease, where: string | null): string {
   return (
     `Foreign release on pool "${pool}": release() of lease #${lease.id}${at(where)} came after its connection was handed ` +
-    `to lease #${current.id} (${describeOwner(current.owner)}). The driver refuses it; drop references to a client once ` +
-    'it is released.'
+    `to lease #${current.id} (${describeOwner(current.owner)}). Depending on the driver it is refused (pg) or releases ` +
+    'the other checkout (mysql2); drop references to a connection once it is released.'
+  );
+}
+
+export function unknownReleaseMessage(pool: string, where: string | null): string {
+  return (
+    `Release of a resource pool "${pool}" never lent${at(where)}: the pool refuses it (nothing of this pool was ` +
+    'released). Give each resource back to the pool it came from, once.'
   );
 }
 

@@ -102,6 +102,19 @@ export interface ForeignReleaseEvent {
   readonly message: string;
 }
 
+/**
+ * A resource the pool never lent was given back to it (a resource of another pool, or an object that only looks like
+ * one): the pool refused it. No lease is involved. Reported by adapters whose pools can tell (tarn, generic-pool).
+ */
+export interface UnknownReleaseEvent {
+  readonly type: 'unknown-release';
+  readonly poolName: string;
+  /** The owner in whose scope the release ran. */
+  readonly releasedBy: OwnerSnapshot | null;
+  readonly releaseLocation: string | null;
+  readonly message: string;
+}
+
 /** `release()` was called while queries sent on the connection had not completed (a missing `await`). */
 export interface ReleaseInFlightEvent {
   readonly type: 'release-in-flight';
@@ -205,6 +218,7 @@ export type PoolscopeEvent =
   | InheritedTransactionEvent
   | DoubleReleaseEvent
   | ForeignReleaseEvent
+  | UnknownReleaseEvent
   | ReleaseInFlightEvent
   | OwnerEndedHoldingEvent
   | AcquireTimeoutEvent
@@ -236,6 +250,7 @@ export const EVENT_CHANNELS = {
   'inherited-transaction': 'poolscope:checkout:inherited-transaction',
   'double-release': 'poolscope:release:double',
   'foreign-release': 'poolscope:release:foreign',
+  'unknown-release': 'poolscope:release:unknown',
   'release-in-flight': 'poolscope:release:in-flight',
   'owner-ended-holding': 'poolscope:owner:ended-holding',
   'acquire-timeout': 'poolscope:acquire:timeout',

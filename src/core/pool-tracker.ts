@@ -1,21 +1,19 @@
 import type { Owner } from './owner-context.js';
-import type { TransactionStatus } from './lease.js';
-import { Lease } from './lease.js';
+import { Lease, type TransactionStatus } from './lease.js';
 import type { StackHolder } from './stack-capture.js';
 import { leakSweepIntervalMillis, sweepLeaks } from './leak-detector.js';
 import type { PoolAdapter } from './pool-adapter.js';
 import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
-import { PoolState } from './pool-state.js';
-import type { TrackerContext } from './pool-state.js';
+import { PoolState, type TrackerContext } from './pool-state.js';
 import { PoolView } from './pool-view.js';
-import type { AcquireTimeoutReport } from './acquire-timeout-report.js';
-import { reportAcquireTimeout } from './acquire-timeout-report.js';
+import { reportAcquireTimeout, type AcquireTimeoutReport } from './acquire-timeout-report.js';
 import type { ReleaseVerdict } from './release-misuse.js';
 import {
   CLEAN_RELEASE,
   reportInheritedTransaction,
   reportOwnerEnded,
   reportRepeatedRelease,
+  reportUnknownRelease,
   reportUncleanRelease,
 } from './release-misuse.js';
 import { applyStatusToDepth } from './transaction-depth.js';
@@ -192,6 +190,11 @@ export class PoolTracker extends PoolView {
   releaseRepeated(lease: Lease, hideAbove: (...args: never[]) => unknown): void {
     const heldNow = lease.connection === undefined ? undefined : this.leaseOf(lease.connection);
     reportRepeatedRelease(this.state, lease, heldNow, hideAbove);
+  }
+
+  /** A resource the pool never lent was given back (no lease holds or held it); the pool refused it. */
+  releaseUnknown(hideAbove: (...args: never[]) => unknown): void {
+    reportUnknownRelease(this.state, hideAbove);
   }
 
   /** The tracker's clock (monotonic ms), for adapters timing queries. */

@@ -11,6 +11,7 @@ import {
   ownerEndedMessage,
   releaseInFlightMessage,
   staleReleaseMessage,
+  unknownReleaseMessage,
 } from './misuse-reports.js';
 import type { PoolState } from './pool-state.js';
 import { captureStack, formatStack, MAX_CAPTURED_FRAMES } from './stack-capture.js';
@@ -168,6 +169,21 @@ export function reportRepeatedRelease(
     lease: view,
     releaseLocation: where,
     message: doubleReleaseMessage(state.name, lease, view, where),
+  });
+}
+
+/** A resource the pool never lent was released (no lease): counted with foreign releases, reported. */
+export function reportUnknownRelease(state: PoolState, hideAbove: (...args: never[]) => unknown): void {
+  state.counters.foreignReleases += 1;
+  if (!state.bus.wants('unknown-release')) return;
+  const where = formatStack(captureStack(MAX_CAPTURED_FRAMES, hideAbove), state.frameRules).location ?? null;
+  const current = state.ctx.owners.current();
+  state.bus.emit({
+    type: 'unknown-release',
+    poolName: state.name,
+    releasedBy: current === undefined ? null : ownerSnapshot(current, (t) => isoAt(state.clock, t)),
+    releaseLocation: where,
+    message: unknownReleaseMessage(state.name, where),
   });
 }
 

@@ -236,6 +236,7 @@ describe('detections', () => {
     const { inspector, pool, view, errors } = tracked();
     const doubles = collect(inspector, 'double-release');
     const foreign = collect(inspector, 'foreign-release');
+    const unknown = collect(inspector, 'unknown-release');
     const stranger = await echo.connect();
     try {
       const plain = socketPool();
@@ -246,6 +247,7 @@ describe('detections', () => {
       stranger.destroy();
     }
     assert.deepEqual([...doubles, ...foreign], [], 'no lease of this pool ever held it: not a double release');
+    assert.equal(unknown.length, 2, 'the release and the destroy of a resource the pool never lent, each reported');
     assert.equal(view.stats().counters.doubleReleases, 0);
     assert.deepEqual(errors, []);
   });

@@ -190,14 +190,18 @@ describe('tarn alone: trackTarnPool', () => {
     assert.equal(foreign[0]?.lease.owner?.label, 'job B');
     assert.equal(pool.numUsed(), 0);
 
+    const unknown = collect(inspector, 'unknown-release');
     const stranger = await echo.connect();
     try {
-      assert.equal(pool.release(stranger), false, "tarn's answer for a resource it never lent");
+      assert.equal(pool.release(stranger), false, "tarn's answer for a resource it never lent"); // @tarn-stranger
     } finally {
       stranger.destroy();
     }
     assert.equal(doubles.length, 0, 'no lease of this pool ever held it: not a double release');
-    assert.equal(view.stats().counters.foreignReleases, 1);
+    assert.equal(unknown.length, 1, 'reported as the release of a resource the pool never lent');
+    assert.ok(isAt(unknown[0]?.releaseLocation, siteOf(here, '@tarn-stranger')), `at ${unknown[0]?.releaseLocation}`);
+    assert.match(unknown[0]?.message ?? '', /never lent/);
+    assert.equal(view.stats().counters.foreignReleases, 2, 'the stale release, and the stranger');
     assert.deepEqual(errors, []);
   });
 

@@ -32,6 +32,7 @@ const ALL_TYPES = [
   'worker-capacity-reached',
   'worker-task-executed',
   'worker-exited',
+  'unknown-release',
 ] as const satisfies readonly PoolscopeEventType[];
 type Missing = Exclude<PoolscopeEventType, (typeof ALL_TYPES)[number]>;
 const noneMissing: [Missing] extends [never] ? true : Missing = true;
