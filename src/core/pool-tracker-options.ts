@@ -66,8 +66,8 @@ export interface PoolTrackingOptions {
    */
   readonly applicationFrames?: readonly RegExp[];
   /**
-   * The application_name of the pool's new connections (drivers that support it: pg), when the pool's own config
-   * gives none. Default: generated, `<appName>/<instanceId>/<pool name>` (see InspectorOptions.appName); a string:
+   * The application_name of the pool's new connections (pg's application_name; mysql2's `program_name` connection
+   * attribute; not applied by the tarn and generic-pool adapters), when the pool's own config gives none. Default: generated, `<appName>/<instanceId>/<pool name>` (see InspectorOptions.appName); a string:
    * that name instead (1-63 printable ASCII characters; it also wins over the PGAPPNAME environment variable);
    * `false`: leave the pool's application_name alone.
    */
