@@ -50,6 +50,14 @@ export async function resolveClientClass(pg: unknown): Promise<ListenClientClass
   return (await loadPgExport('Client', need)) as ListenClientClass;
 }
 
+/**
+ * How long opening the LISTEN connection may take until the server's first ReadyForQuery (pg's
+ * `connectionTimeoutMillis`). Without it a connect swallowed by the network (a partition, a blackholed port, a
+ * server that accepts and never answers) would hang `join()` forever, and a reconnection attempt would never end, so
+ * the node would stay `reconnecting` after the network healed.
+ */
+export const LISTEN_CONNECT_TIMEOUT_MILLIS = 10_000;
+
 export interface OpenListenOptions {
   readonly Client: ListenClientClass;
   readonly connectionString: string;
@@ -72,6 +80,7 @@ export async function openListenConnection(options: OpenListenOptions): Promise<
     connectionString: options.connectionString,
     application_name: options.applicationName,
     keepAlive: true,
+    connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MILLIS,
   });
   client.on('error', options.onError);
   client.on('end', options.onEnd);

@@ -116,14 +116,16 @@ export class ClusterNode {
    * Asks the nodes for their snapshots and collects the replies until every expected node answered or the timeout
    * passed. Expected: `members()` when asked (this node included: it answers through the database like the others),
    * or the named ones that are members (the others are missing as `not-in-cluster`). Never rejects for a node that
-   * does not answer; rejects when this node cannot ask (not joined, connection lost, send failed).
+   * does not answer; rejects when this node cannot ask (not joined, connection lost, send failed), always with a
+   * coded ClusterError. Asking is bounded by the timeout too: a connection that does not answer (stalled) makes it
+   * reject with `POOLSCOPE_ERR_CLUSTER_SEND_FAILED` instead of waiting for the connection.
    */
   async snapshot(options: ClusterSnapshotOptions = {}): Promise<ClusterSnapshot> {
     const timeoutMillis = wholeNumberOption('timeoutMillis', options.timeoutMillis, DEFAULT_SNAPSHOT_TIMEOUT_MILLIS, 1, 2 ** 31 - 1);
     const wanted = options.nodes ?? 'all';
     this.#connection.requireJoined();
     const limits = this.#readLimits(); // queued behind members(): one round trip more, no wait of its own
-    const members = await this.members();
+    const members = await this.#asking(this.members(), timeoutMillis);
     this.#membership.observe(members);
     const { expected, notInCluster } = expectedNodes(wanted, members);
     const request = createSnapshotRequest({
@@ -135,7 +137,7 @@ export class ClusterNode {
     if (expected.length > 0) {
       this.#pending.set(request.requestId, collector);
       try {
-        await this.#send(request);
+        await this.#asking(this.#send(request), timeoutMillis);
       } catch (error) {
         this.#pending.delete(request.requestId);
         throw error;
@@ -147,13 +149,47 @@ export class ClusterNode {
     let missing = replies.missing;
     if (missing.some((entry) => entry.reason === 'timeout') && this.state === 'joined') {
       // Who was asked and is gone now left (stopped, killed); who is still connected did not answer in time.
-      const membersNow = await this.members().catch(() => undefined);
+      const membersNow = await this.#asking(this.members(), timeoutMillis).catch(() => undefined);
       if (membersNow !== undefined) missing = withDepartures(missing, membersNow);
     }
     this.#membership.absorb(reported, members);
     const named = new Set([...members, ...missing.map((entry) => entry.node), ...replies.nodes.map((entry) => entry.node)]);
     const departed = this.#membership.departures().filter((entry) => !named.has(entry.node));
     return { ...replies, missing, totals: clusterTotals(replies.nodes, await limits), departed };
+  }
+
+  /**
+   * `step` (a query on the node's connection while asking), bounded by `timeoutMillis`: rejects with
+   * `POOLSCOPE_ERR_CLUSTER_SEND_FAILED` when the connection does not answer in time (the query stays queued and
+   * settles unobserved), and with `POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST` (the driver's error as `cause`) when the
+   * connection failed under it.
+   */
+  #asking<T>(step: Promise<T>, timeoutMillis: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new ClusterError(
+            'POOLSCOPE_ERR_CLUSTER_SEND_FAILED',
+            `Cluster node '${this.#node}' could not ask within ${timeoutMillis} ms: its connection did not answer (stalled or overloaded).`,
+          ),
+        );
+      }, timeoutMillis);
+      timer.unref();
+      step.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof ClusterError
+              ? error
+              : new ClusterError('POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST', `Cluster node '${this.#node}' could not ask: ${messageOf(error)}.`, { cause: error }),
+          );
+        },
+      );
+    });
   }
 
   /** The server's limits for the totals; null (and the error reported) when they cannot be read. */

@@ -11,7 +11,8 @@ import { WRAPPED } from './mysql2-types.js';
  * Instruments one existing mysql2 pool instance without changing what it does. Per instance, never a prototype:
  * - the pool's `getConnection` (own property) records each checkout's wait, owner and (per the capture policy)
  *   stack; mysql2's `query()` / `execute()` and the promise pool's methods go through it, so one-shot queries are
- *   leases too; `releaseConnection` and `_removeConnection` follow direct releases and removed connections;
+ *   leases too; `releaseConnection` and `_removeConnection` follow direct releases and removed connections; `query`
+ *   and `execute` mark one-shot checkouts (their lease ends when mysql2 drops their lost connection);
  * - each checkout installs the connection's `release` (an own property until the next checkout), so double and
  *   foreign releases are reported, and still reach mysql2, which ignores a second release as it always did;
  * - each connection's `query`, `execute`, `emit`, `handlePacket`, `destroy` and `end` (own properties, set once

@@ -1,17 +1,16 @@
-import { messageOf } from '../../errors.js';
 import type { PoolAdapter } from '../../core/pool-adapter.js';
 import type { PoolTracker } from '../../core/pool-tracker.js';
 import type { Lease } from '../../core/lease.js';
 import { MYSQL2_CAPABILITIES, WRAPPED, type Mysql2ConnectCallback, type Mysql2ConnectionInternal, type Mysql2PoolInternal } from './mysql2-types.js';
 import type { Mysql2Host } from './mysql2-connection-wrappers.js';
 import { Mysql2ConnectionWrappers } from './mysql2-connection-wrappers.js';
-import { giveBackQuietly, releaseThroughPool, startCheckout } from './mysql2-release.js';
+import { endCheckout, giveBackQuietly, releaseThroughPool, startCheckout } from './mysql2-release.js';
 import { transactionStatusOfFlags } from './mysql2-server-status.js';
 import { mysql2ConfigSnapshot, mysql2MaxOf, type Mysql2PoolConfigSnapshot } from './mysql2-pool-config.js';
-import { isPoolLimitMessage } from './mysql2-pool-limits.js';
+import { recordCheckoutFailure } from './mysql2-pool-limits.js';
 import { nameMysql2Connections, unnameMysql2Connections, type ProgramNaming } from './mysql2-program-name.js';
 import { pingMysql2Pool } from './mysql2-ping.js';
-import { enrichTimeoutError } from '../../core/acquire-timeout-report.js';
+import { InstalledPoolFunctions, oneShotMarker } from './mysql2-pool-functions.js';
 
 /**
  * The PoolAdapter of one mysql2 pool (the callback pool; a promise pool's `.pool`): reads its connection lists, and
@@ -26,7 +25,7 @@ import { enrichTimeoutError } from '../../core/acquire-timeout-report.js';
  * releases: mysql2-release.ts. See trackMysql2Pool (mysql2-adapter.ts) for the whole picture.
  */
 
-type Wrappable = 'getConnection' | 'releaseConnection' | '_removeConnection';
+type Wrappable = 'getConnection' | 'releaseConnection' | '_removeConnection' | 'query' | 'execute';
 
 export class Mysql2PoolAdapter implements PoolAdapter {
   readonly driver = 'mysql2';
@@ -35,11 +34,13 @@ export class Mysql2PoolAdapter implements PoolAdapter {
   readonly #host: Mysql2Host;
   readonly #wrappers: Mysql2ConnectionWrappers;
   /** Each wrapped pool function: mysql2's, whether it was an own property, poolscope's. */
-  readonly #installed = new Map<Wrappable, { original: unknown; hadOwn: boolean; wrapper: unknown }>();
+  readonly #installed: InstalledPoolFunctions<Wrappable>;
   #originalGetConnection: Mysql2PoolInternal['getConnection'] | undefined;
   #named: ProgramNaming | undefined;
   /** Marks the callbacks poolscope hands to getConnection (mysql2 re-submits a queued one after a removal). */
   readonly #ownCallback = Symbol('poolscope.mysql2.callback');
+  /** Inside mysql2's own `pool.query()` / `pool.execute()` (they call getConnection synchronously): a one-shot. */
+  readonly #oneShotDepth = { value: 0 };
 
   readonly #onConnection = (connection: Mysql2ConnectionInternal): void => {
     const tracker = this.#host.tracker;
@@ -57,6 +58,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
 
   constructor(pool: Mysql2PoolInternal) {
     this.#pool = pool;
+    this.#installed = new InstalledPoolFunctions(pool);
     const host: Mysql2Host = {
       tracker: undefined,
       detached: false,
@@ -84,13 +86,18 @@ export class Mysql2PoolAdapter implements PoolAdapter {
     };
     const removeConnection = pool._removeConnection;
     const wrappedRemoveConnection = function poolscopeRemoveConnection(this: unknown, connection: Mysql2ConnectionInternal): unknown {
-      adapter.#removed(connection);
+      adapter.#removed(connection, wrappedRemoveConnection);
       // eslint-disable-next-line prefer-rest-params -- mysql2's exact arguments
       return Reflect.apply(removeConnection, this, arguments);
     };
     this.#install('getConnection', wrappedGetConnection);
     this.#install('releaseConnection', wrappedReleaseConnection);
     this.#install('_removeConnection', wrappedRemoveConnection);
+    // One-shots are marked (see #removed): mysql2 releases their connection itself, never when it is lost.
+    for (const key of ['query', 'execute'] as const) {
+      const original = pool[key];
+      if (typeof original === 'function') this.#install(key, oneShotMarker(original as (...args: unknown[]) => unknown, this.#oneShotDepth));
+    }
     pool.on('connection', this.#onConnection);
     // Connections opened before tracking: followed from now on (their transaction status is unknown until their
     // next statement ends).
@@ -151,13 +158,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
     host.detached = true;
     const pool = this.#pool;
     pool.removeListener('connection', this.#onConnection);
-    const target = pool as unknown as Record<string, unknown>;
-    for (const [key, { original, hadOwn, wrapper }] of this.#installed) {
-      if (target[key] !== wrapper) continue; // someone replaced it since: leave theirs in place
-      if (hadOwn) target[key] = original;
-      else delete target[key];
-    }
-    this.#installed.clear();
+    this.#installed.restoreAll();
     this.#wrappers.unwrapAll();
     if (this.#named !== undefined) unnameMysql2Connections(pool.config.connectionConfig, this.#named);
     this.#named = undefined;
@@ -166,9 +167,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
   // ---- checkout -----------------------------------------------------------------------------------------------
 
   #install(key: Wrappable, wrapper: (...args: never[]) => unknown): void {
-    const target = this.#pool as unknown as Record<string, unknown>;
-    this.#installed.set(key, { original: target[key], hadOwn: Object.hasOwn(target, key), wrapper });
-    target[key] = wrapper;
+    this.#installed.install(key, wrapper);
   }
 
   #getConnection(
@@ -191,9 +190,10 @@ export class Mysql2PoolAdapter implements PoolAdapter {
       return original.call(thisArg, callback);
     }
     const settle = this.#settle;
+    const oneShot = this.#oneShotDepth.value > 0;
     const connected = function poolscopeConnected(err: Error | null | undefined, connection?: Mysql2ConnectionInternal): void {
       // eslint-disable-next-line prefer-rest-params -- mysql2's exact arguments
-      settle(lease, arguments, err, connection, callback);
+      settle(lease, oneShot, arguments, err, connection, callback);
     };
     (connected as unknown as Record<symbol, unknown>)[this.#ownCallback] = true;
     let result: unknown;
@@ -201,7 +201,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
       result = original.call(thisArg, connected);
     } catch (error) {
       // mysql2 threw instead of calling back (e.g. a connection it could not even create): the checkout is over.
-      if (lease.state === 'waiting') this.#failed(tracker, lease, error);
+      if (lease.state === 'waiting') recordCheckoutFailure(tracker, lease, error, this.#reportError);
       throw error;
     }
     if (pool._connectionQueue.length > 0) {
@@ -221,6 +221,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
    */
   readonly #settle = (
     lease: Lease,
+    oneShot: boolean,
     args: IArguments,
     err: Error | null | undefined,
     connection: Mysql2ConnectionInternal | undefined,
@@ -232,7 +233,7 @@ export class Mysql2PoolAdapter implements PoolAdapter {
       return;
     }
     if (err || connection === undefined) {
-      if (err) this.#failed(tracker, lease, err);
+      if (err) recordCheckoutFailure(tracker, lease, err, this.#reportError);
       if (tracker.currentOwner() === lease.owner) Reflect.apply(callback, undefined, args);
       else tracker.runAsOwner(lease.owner, Reflect.apply, callback, undefined, args);
       return;
@@ -243,23 +244,13 @@ export class Mysql2PoolAdapter implements PoolAdapter {
       record.fresh = false;
       const id = connection.threadId;
       tracker.checkoutSucceeded(lease, connection, typeof id === 'number' ? id : null, created, transactionStatusOfFlags(record.status));
-      startCheckout(this.#host, record, lease);
+      startCheckout(this.#host, record, lease, oneShot);
     } catch (error) {
       this.#report(error);
     }
     if (tracker.currentOwner() === lease.owner) Reflect.apply(callback, undefined, args);
     else tracker.runAsOwner(lease.owner, Reflect.apply, callback, undefined, args);
   };
-
-  #failed(tracker: PoolTracker, lease: Lease, err: unknown): void {
-    try {
-      const message = messageOf(err);
-      const report = tracker.checkoutFailed(lease, isPoolLimitMessage(message), message);
-      if (report !== undefined && err instanceof Error) enrichTimeoutError(err, report);
-    } catch (error) {
-      this.#report(error);
-    }
-  }
 
   /** `pool.releaseConnection(connection)`: mysql2's own release calls it (let through); an app call ends the lease. */
   #releaseConnection(
@@ -279,13 +270,19 @@ export class Mysql2PoolAdapter implements PoolAdapter {
     return releaseThroughPool(host, record, checkout, hideAbove, () => original.call(thisArg, connection));
   }
 
-  /** mysql2 removed `connection` from the pool (once per connection). */
-  #removed(connection: Mysql2ConnectionInternal): void {
+  /**
+   * mysql2 removed `connection` from the pool (once per connection). One lent to mysql2's own one-shot
+   * `pool.query()` / `pool.execute()` whose session ended (KILL, a reset, a restart) is never released: mysql2
+   * releases it on the command's 'end', which a lost connection never emits. Its lease ends here, as destroyed. (A
+   * connection the app holds stays its holder's, with the connection error shown, until the app releases it.)
+   */
+  #removed(connection: Mysql2ConnectionInternal, hideAbove: (...args: never[]) => unknown): void {
     const tracker = this.#host.tracker;
     if (this.#host.detached || tracker === undefined) return;
     try {
       const record = this.#wrappers.recordOf(connection);
       if (record === undefined) return; // never opened (its handshake failed), or opened before tracking and never seen
+      if (record.checkout?.oneShot === true) endCheckout(this.#host, record, hideAbove);
       this.#wrappers.forget(connection);
       tracker.connectionRemoved();
     } catch (error) {
@@ -296,4 +293,6 @@ export class Mysql2PoolAdapter implements PoolAdapter {
   #report(error: unknown): void {
     this.#host.tracker?.reportInternalError(error);
   }
+
+  readonly #reportError = (error: unknown): void => this.#report(error);
 }

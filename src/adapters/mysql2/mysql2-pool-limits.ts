@@ -1,3 +1,8 @@
+import type { Lease } from '../../core/lease.js';
+import type { PoolTracker } from '../../core/pool-tracker.js';
+import { enrichTimeoutError } from '../../core/acquire-timeout-report.js';
+import { messageOf } from '../../errors.js';
+
 /**
  * What mysql2 (3.x) does instead of an acquire timeout. Its pool has none (no `acquireTimeout` option: a caller
  * queued for a connection waits until one is released, however long); a getConnection fails at once, without
@@ -16,4 +21,18 @@ export const MYSQL2_NO_CONNECTIONS_MESSAGE = 'No connections available.';
 /** True for mysql2's "pool full" rejections (the message as mysql2 made it, before poolscope appends to it). */
 export function isPoolLimitMessage(message: string): boolean {
   return message.startsWith(MYSQL2_QUEUE_LIMIT_MESSAGE) || message.startsWith(MYSQL2_NO_CONNECTIONS_MESSAGE);
+}
+
+/**
+ * A getConnection that failed: a "pool full" rejection is the pool's acquire timeout (counted, reported, and its
+ * explanation appended to the error); any other failure a connection error. Never throws (failures to `report`).
+ */
+export function recordCheckoutFailure(tracker: PoolTracker, lease: Lease, err: unknown, report: (error: unknown) => void): void {
+  try {
+    const message = messageOf(err);
+    const explained = tracker.checkoutFailed(lease, isPoolLimitMessage(message), message);
+    if (explained !== undefined && err instanceof Error) enrichTimeoutError(err, explained);
+  } catch (error) {
+    report(error);
+  }
 }

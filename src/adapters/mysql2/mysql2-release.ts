@@ -19,13 +19,15 @@ export interface Checkout {
   destroyed: boolean;
   /** The function installed as the connection's `release` for this checkout. */
   readonly release: () => unknown;
+  /** A checkout of mysql2's own one-shot `pool.query()` / `pool.execute()`, which mysql2 releases itself. */
+  readonly oneShot: boolean;
 }
 
 /** What to do with a released connection: what the app asked, or per `onDirtyRelease`. */
 export type ReleaseAction = 'release' | 'destroy' | 'rollback';
 
 /** Starts `lease`'s checkout of `record`'s connection: installs its `release` and returns it. */
-export function startCheckout(host: Mysql2Host, record: ConnectionRecord, lease: Lease): Checkout {
+export function startCheckout(host: Mysql2Host, record: ConnectionRecord, lease: Lease, oneShot = false): Checkout {
   const connection = record.connection;
   const original = record.original.release;
   const release = function poolscopeRelease(this: unknown): unknown {
@@ -43,7 +45,7 @@ export function startCheckout(host: Mysql2Host, record: ConnectionRecord, lease:
       host.quietReleases -= 1;
     }
   };
-  const checkout: Checkout = { lease, released: false, destroyed: false, release };
+  const checkout: Checkout = { lease, released: false, destroyed: false, release, oneShot };
   record.checkout = checkout;
   record.lease = lease;
   connection.release = release;

@@ -104,6 +104,9 @@ export interface Mysql2PoolConfig {
 /** A callback pool (Pool, lib/pool.js and lib/base/pool.js). */
 export interface Mysql2PoolInternal {
   getConnection: (callback?: Mysql2ConnectCallback) => unknown;
+  /** One-shot statements: each calls `this.getConnection` synchronously and releases on the command's 'end'. */
+  query: (...args: never[]) => unknown;
+  execute: (...args: never[]) => unknown;
   releaseConnection: (connection: Mysql2ConnectionInternal) => unknown;
   _removeConnection: (connection: Mysql2ConnectionInternal) => unknown;
   readonly config: Mysql2PoolConfig;
