@@ -3,7 +3,7 @@ import { inspectorSnapshot } from '../core/pool-snapshot.js';
 import { ClusterError, OptionsError, messageOf } from '../errors.js';
 import { clusterApplicationName, clusterApplicationPrefixes, CLUSTER_MEMBERS_SQL, membersFromRows } from './cluster-application-name.js';
 import { assertNodeName, clusterChannelName, createSnapshotReply, createSnapshotRequest, type ClusterMessage, type SnapshotRequest } from './cluster-messages.js';
-import { CLUSTER_NOTIFY_SQL, readServerLimits, type PgNotification } from './cluster-listen-connection.js';
+import { CLUSTER_NOTIFY_SQL, readServerLimits, type ListenClient, type PgNotification } from './cluster-listen-connection.js';
 import { ClusterConnection } from './cluster-connection.js';
 import { ClusterSnapshotCollector, expectedNodes, withDepartures, type ClusterSnapshot } from './cluster-snapshot-collector.js';
 import { clusterTotals } from './cluster-totals.js';
@@ -108,7 +108,11 @@ export class ClusterNode {
 
   /** The names of the nodes in the cluster now (sessions on the database carrying a cluster node's application_name). */
   async members(): Promise<string[]> {
-    const { rows } = await this.#connection.serially((client) => client.query(CLUSTER_MEMBERS_SQL, [clusterApplicationPrefixes(this.#cluster)]));
+    const query = (client: ListenClient): Promise<{ rows: unknown[] }> => client.query(CLUSTER_MEMBERS_SQL, [clusterApplicationPrefixes(this.#cluster)]);
+    const { rows } = await this.#connection.serially(query).catch((error: unknown) => {
+      if (error instanceof ClusterError) throw error;
+      throw new ClusterError('POOLSCOPE_ERR_CLUSTER_CONNECTION_LOST', `Cluster node '${this.#node}' could not list the members: ${messageOf(error)}.`, { cause: error });
+    });
     return membersFromRows(this.#cluster, rows);
   }
 
