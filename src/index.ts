@@ -10,6 +10,7 @@ export { Inspector } from './core/inspector.js';
 export type { InspectorOptions, AlertOptions, HttpRequestLike, HttpResponseLike } from './core/inspector.js';
 export { trackPgPool } from './adapters/pg/pg-adapter.js';
 export type { PoolTrackingOptions, PoolTrackingDefaults } from './core/pool-tracker-options.js';
+export type { QueryCommentOptions, QueryCommentField, QueryCommentLease, QueryCommentOtelApi } from './core/query-comment-options.js';
 export type { PoolView } from './core/pool-view.js';
 export type { PoolTracker, AcquireTimeoutReport, DurationKind, DurationListener } from './core/pool-tracker.js';
 export type { PoolAdapter } from './core/pool-adapter.js';
@@ -30,6 +31,8 @@ export type { Clock } from './core/monotonic-clock.js';
 // Worker pools (Piscina, workerpool): what inspector.workerPool(name) reads; the adapters are on poolscope/piscina and
 // poolscope/workerpool, the worker helper on poolscope/worker.
 export type { WorkerPoolView } from './core/worker-pool-view.js';
+export type { WorkerPoolHistoryPoint } from './core/worker-pool-history.js';
+export type { WorkerDurationKind, WorkerDurationListener } from './core/worker-pool-state.js';
 export type { WorkerPoolTracker, WorkerExit, WorkerTask } from './core/worker-pool-tracker.js';
 export type { WorkerPoolAdapter, WorkerPoolConfigSnapshot, WorkerProfile, WorkerReading, WorkerStatus } from './core/worker-pool-adapter.js';
 export type { WorkerPoolTrackingOptions } from './core/worker-pool-options.js';
@@ -80,12 +83,14 @@ export type {
   WorkerCapacityReachedEvent,
   WorkerTaskExecutedEvent,
   WorkerExitedEvent,
+  WorkerPoolTrackedEvent,
+  WorkerPoolUntrackedEvent,
 } from './core/pool-events.js';
 
 // Alerts and recommendations.
 export { DEFAULT_ALERT_RULES, utilizationAboveRule, callersWaitingRule } from './core/alert-rules.js';
 export type { AlertRule, AlertSeverity, AlertSnapshot, AlertTransition } from './core/alert-rules.js';
-export { recommend, poolRecommendationInputs, formatRecommendation, RECOMMENDATION_IDS } from './core/recommendations.js';
+export { recommend, poolRecommendationInputs, workerPoolRecommendationInputs, formatRecommendation, RECOMMENDATION_IDS } from './core/recommendations.js';
 export type {
   Recommendation,
   RecommendationId,
@@ -93,6 +98,7 @@ export type {
   RecommendedChange,
   RecommendationInput,
   PoolRecommendationInput,
+  WorkerPoolRecommendationInput,
   ServerCapacity,
   RecommendationThresholds,
 } from './core/recommendations.js';
@@ -101,7 +107,7 @@ export type {
 export { StatsLogger } from './exporters/stats-logger.js';
 export type { StatsLoggerOptions, StatsLogFields } from './exporters/stats-logger.js';
 export type { PoolscopeLogger } from './core/logger.js';
-export { METRIC_CATALOG, DEFAULT_DURATION_BUCKETS_SECONDS } from './exporters/metric-catalog.js';
+export { METRIC_CATALOG, WORKER_POOL_METRIC_CATALOG, DEFAULT_DURATION_BUCKETS_SECONDS } from './exporters/metric-catalog.js';
 export type {
   MetricDefinition,
   ScalarMetricDefinition,
@@ -110,6 +116,12 @@ export type {
   PrometheusMetricType,
   OtelInstrumentKind,
   ConnectionState,
+  WorkerPoolMetricDefinition,
+  WorkerPoolScalarMetricDefinition,
+  WorkerPoolPerStatusMetricDefinition,
+  WorkerPoolHistogramMetricDefinition,
+  WorkerMetricDefinition,
+  LiveWorkerStatus,
 } from './exporters/metric-catalog.js';
 
 // The errors the calls above throw or reject with (each subpath exports the errors of its own calls).

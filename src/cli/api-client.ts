@@ -38,6 +38,11 @@ export class ApiRequestError extends Error {
   }
 }
 
+/** True for an answer 404 (the server had no such route or no such pool). */
+export function isNotFound(error: unknown): error is ApiRequestError {
+  return error instanceof ApiRequestError && error.status === 404;
+}
+
 /** `base` + `prefix` + `path` (`path` starts with `/` and may carry a query string). */
 export function apiUrl(base: URL, prefix: string, path: string): string {
   const root = base.pathname.replace(/\/+$/, '');

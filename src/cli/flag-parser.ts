@@ -55,7 +55,7 @@ function usageMessageOf(error: unknown, flags: readonly CliFlag[]): string {
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     const positional = /'([^']*)'/.exec(message)?.[1] ?? '';
-    return `unexpected argument ${JSON.stringify(positional)}: every value follows its option (e.g. --url http://127.0.0.1:3000).`;
+    return `unexpected argument ${JSON.stringify(shownArgument(positional))}: every value follows its option (e.g. --url http://127.0.0.1:3000).`;
   }
   const flag = flags.find((candidate) => `--${candidate.name}` === named);
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined) {
@@ -64,6 +64,16 @@ function usageMessageOf(error: unknown, flags: readonly CliFlag[]): string {
       : `option --${flag.name} takes no value.`;
   }
   return message;
+}
+
+/**
+ * An argument as a usage error may echo it: a URL's password masked (`poolscope db postgres://app:pw@db/app`, the
+ * URL given without its flag, or `--database-url=...` after `--`), anything else as given.
+ */
+function shownArgument(text: string): string {
+  const equals = text.indexOf('=');
+  if (text.startsWith('-') && equals !== -1) return `${text.slice(0, equals + 1)}${shownArgument(text.slice(equals + 1))}`;
+  return text.includes('://') ? maskConnectionString(text) : text;
 }
 
 /** A whole number given to `--name`, within [min, max]; `text` undefined gives `fallback`. */
@@ -145,8 +155,18 @@ export function secretFromEnvFlag(flag: string, varName: string | undefined, env
       `--${flag} takes the NAME of an environment variable (e.g. POOLSCOPE_CLUSTER_SECRET), not ${JSON.stringify(varName.length > 40 ? '<long value>' : varName)}; never the secret itself.`,
     );
   }
-  const secret = env[varName];
-  if (secret === undefined || secret === '') throw new CliUsageError(`--${flag} ${varName}: the environment variable ${varName} is not set or empty.`);
+  // Only a string counts: `toString` or `__proto__` would otherwise read what every object inherits.
+  const value: unknown = Object.hasOwn(env, varName) ? env[varName] : undefined;
+  const secret = typeof value === 'string' ? value : undefined;
+  if (secret === undefined || secret === '') {
+    // A long name may be the secret pasted in its place (a hex secret starting with a-f is a valid name): not echoed.
+    if (varName.length > 40) {
+      throw new CliUsageError(
+        `--${flag} <${varName.length} characters, not shown>: no environment variable of that name is set (or it is empty). Pass the NAME of the variable (e.g. POOLSCOPE_CLUSTER_SECRET), never the secret itself.`,
+      );
+    }
+    throw new CliUsageError(`--${flag} ${varName}: the environment variable ${varName} is not set or empty.`);
+  }
   if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES) {
     throw new CliUsageError(`--${flag} ${varName}: the secret in ${varName} is shorter than ${MIN_SECRET_BYTES} bytes.`);
   }

@@ -14,8 +14,8 @@ export const MAX_INSPECT_TIMEOUT_MILLIS = 600_000;
 /** Every flag of `poolscope inspect` (help text and docs/reference/cli.md follow this list). */
 export const INSPECT_FLAGS: readonly CliFlag[] = Object.freeze([
   { name: 'url', type: 'string', value: 'URL', summary: "the app's base URL, where its poolscope ops routes are served (required)" },
-  { name: 'pool', type: 'string', value: 'NAME', summary: 'only this pool' },
-  { name: 'detailed', type: 'boolean', summary: 'list every holder and waiter (lease, owner, held time, transaction, query, file:line)' },
+  { name: 'pool', type: 'string', value: 'NAME', summary: 'only this pool or worker pool' },
+  { name: 'detailed', type: 'boolean', summary: 'list every holder and waiter (lease, owner, held time, transaction, query, file:line) and every worker' },
   { name: 'recommendations', type: 'boolean', summary: 'add the recommendations (/api/recommendations)' },
   { name: 'format', type: 'string', value: 'text|json', summary: 'output format (default text)' },
   { name: 'token', type: 'string', value: 'T', summary: 'bearer token of the ops routes (default: env POOLSCOPE_TOKEN)' },

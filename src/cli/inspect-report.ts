@@ -1,4 +1,3 @@
-import type { DistributionSnapshot } from '../core/histogram.js';
 import type { HealthLevel } from '../core/pool-health.js';
 import type { LeaseSnapshot } from '../core/lease.js';
 import type { InspectorSnapshot, PoolSnapshot } from '../core/pool-snapshot.js';
@@ -7,22 +6,25 @@ import type { Recommendation } from '../core/recommendations.js';
 import { formatRecommendation } from '../core/recommendations.js';
 import type { PoolApiView, PoolListReport } from '../http/pool-api-routes.js';
 import type { RecommendationsReport } from '../http/recommendations-route.js';
-import type { TerminalColor } from './terminal-style.js';
-import { formatMillisShort } from './latency-summary.js';
+import type { UtilizationMarker } from './utilization-marker.js';
+import { MARKER_COLORS } from './utilization-marker.js';
+import { distributionRow, formatMillisShort } from './latency-summary.js';
 import { paint } from './terminal-style.js';
 import { textTable } from './text-table.js';
 import { counterText, notAvailableText } from './pool-counters-text.js';
+import type { InspectWorkerPoolReport, WorkerPoolSource } from './worker-pool-report.js';
+import { workerPoolLines, workerPoolReport } from './worker-pool-report.js';
 
 export { counterText, notAvailableText } from './pool-counters-text.js';
+export type { InspectWorkerPoolReport } from './worker-pool-report.js';
 
 /**
  * What `poolscope inspect` shows, as pure functions of the API's answers: the report object (its JSON output) and
  * its text rendering. No I/O here, so tests render fixed bodies.
  */
 
-/** Seed 002's markers, from low to high. */
-export const UTILIZATION_MARKERS = ['LOW', 'GOOD', 'HIGH', 'CRITICAL'] as const;
-export type UtilizationMarker = (typeof UTILIZATION_MARKERS)[number];
+export { UTILIZATION_MARKERS } from './utilization-marker.js';
+export type { UtilizationMarker } from './utilization-marker.js';
 
 /**
  * The marker of each health level (HEALTH_LEVELS, src/core/pool-health.ts): the markers are the levels under seed
@@ -48,8 +50,6 @@ export function utilizationMarker(stats: PoolStats): UtilizationMarker {
   return marker === 'GOOD' && stats.utilizationPercent < LOW_UTILIZATION_PERCENT ? 'LOW' : marker;
 }
 
-const MARKER_COLORS: Record<UtilizationMarker, TerminalColor> = { LOW: 'dim', GOOD: 'green', HIGH: 'yellow', CRITICAL: 'red' };
-
 /**
  * A pool that makes `inspect` exit 1: not `expectFull`, and at level `critical` (its own `criticalPercent`, 90 by
  * default) or above 90% utilization.
@@ -72,11 +72,16 @@ export interface InspectReport {
   /** When the app read its pools (the `/api/pools` answer's timestamp). */
   readonly timestamp: string;
   readonly pools: readonly InspectPoolReport[];
+  /**
+   * The worker pools (`/api/worker-pools`), with their workers under --detailed. Absent when the app's poolscope
+   * predates worker pools (the route answered 404).
+   */
+  readonly workerPools?: readonly InspectWorkerPoolReport[];
   /** With --detailed: the `/api/snapshot` answer (only the --pool pool when given). */
   readonly snapshot?: InspectorSnapshot;
   /** With --recommendations: the `/api/recommendations` answer's list. */
   readonly recommendations?: readonly Recommendation[];
-  /** Any pool critical (the exit code is then 1). */
+  /** Any pool or worker pool critical (the exit code is then 1). */
   readonly critical: boolean;
 }
 
@@ -84,6 +89,8 @@ export interface InspectReport {
 export interface InspectSources {
   readonly url: string;
   readonly pools: PoolListReport;
+  /** `/api/worker-pools`' entries, or `/api/worker-pools/:name` answers (with workers); undefined: no such route. */
+  readonly workerPools?: readonly WorkerPoolSource[] | undefined;
   readonly snapshot?: InspectorSnapshot | undefined;
   readonly recommendations?: RecommendationsReport | undefined;
   /** Keep only this pool (the snapshot lists every pool). */
@@ -103,7 +110,12 @@ export function buildInspectReport(sources: InspectSources): InspectReport {
       stats: view.stats,
       config: view.config,
     }));
-  let report: InspectReport = { url: sources.url, timestamp: sources.pools.timestamp, pools, critical: pools.some((pool) => pool.critical) };
+  const workerPools = sources.workerPools?.filter((source) => wanted(source.poolName)).map(workerPoolReport);
+  const critical = pools.some((pool) => pool.critical) || (workerPools ?? []).some((pool) => pool.critical);
+  let report: InspectReport =
+    workerPools === undefined
+      ? { url: sources.url, timestamp: sources.pools.timestamp, pools, critical }
+      : { url: sources.url, timestamp: sources.pools.timestamp, pools, workerPools, critical };
   if (sources.snapshot !== undefined) {
     const snapshot = sources.snapshot;
     const kept = snapshot.pools.filter((pool) => wanted(pool.poolName));
@@ -133,13 +145,15 @@ export const MAX_QUERY_TEXT_SHOWN = 60;
 export function renderInspectText(report: InspectReport, options: InspectTextOptions): string {
   const { color } = options;
   const out: string[] = [`poolscope inspect ${report.url} at ${report.timestamp}`, ''];
-  if (report.pools.length === 0) out.push('No pool is tracked.', '');
+  const workerPools = report.workerPools ?? [];
+  if (report.pools.length === 0 && workerPools.length === 0) out.push('No pool is tracked.', '');
   for (const pool of report.pools) {
     out.push(...poolLines(pool, color));
     const snapshot = report.snapshot?.pools.find((candidate) => candidate.poolName === pool.poolName);
     if (report.snapshot !== undefined) out.push(...leaseLines(snapshot));
     out.push('');
   }
+  for (const pool of workerPools) out.push(...workerPoolLines(pool, color), '');
   const owners = report.snapshot?.multiPoolOwners ?? [];
   if (owners.length > 0) {
     out.push(`Owners holding connections of several pools (${owners.length})`);
@@ -159,7 +173,10 @@ export function renderInspectText(report: InspectReport, options: InspectTextOpt
       out.push('');
     }
   }
-  const critical = report.pools.filter((pool) => pool.critical).map((pool) => pool.poolName);
+  const critical = [
+    ...report.pools.filter((pool) => pool.critical).map((pool) => pool.poolName),
+    ...workerPools.filter((pool) => pool.critical).map((pool) => `worker pool ${pool.poolName}`),
+  ];
   out.push(
     critical.length === 0
       ? 'No pool is critical.'
@@ -196,11 +213,6 @@ function poolLines(pool: InspectPoolReport, color: boolean): string[] {
     `  ${counterText(s)}`,
   );
   return lines;
-}
-
-function distributionRow(label: string, d: DistributionSnapshot): string[] {
-  if (d.count === 0) return [label, '-', '-', '-', '-', '0'];
-  return [label, formatMillisShort(d.p50Millis), formatMillisShort(d.p95Millis), formatMillisShort(d.p99Millis), formatMillisShort(d.maxMillis), String(d.count)];
 }
 
 function leaseLines(snapshot: PoolSnapshot | undefined): string[] {

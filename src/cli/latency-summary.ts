@@ -1,4 +1,5 @@
 import { InternalError } from '../errors.js';
+import type { DistributionSnapshot } from '../core/histogram.js';
 
 /** Latency percentiles of a set of measured durations (milliseconds). */
 
@@ -50,4 +51,10 @@ export function formatMillisShort(millis: number): string {
   if (millis < 10) return millis.toFixed(2);
   if (millis < 1000) return millis.toFixed(1);
   return millis.toFixed(0);
+}
+
+/** A row of the CLI's time tables: label, p50, p95, p99, max (ms) and count; dashes when nothing was measured. */
+export function distributionRow(label: string, d: DistributionSnapshot): string[] {
+  if (d.count === 0) return [label, '-', '-', '-', '-', '0'];
+  return [label, formatMillisShort(d.p50Millis), formatMillisShort(d.p95Millis), formatMillisShort(d.p99Millis), formatMillisShort(d.maxMillis), String(d.count)];
 }

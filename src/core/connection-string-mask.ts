@@ -49,7 +49,12 @@ function mask(text: string): string {
   // Read the other way, the last '@' may sit inside a query value (`?password=a@b` is valid for pg): if a
   // secret-looking parameter could be open there, what follows the '@' may be the rest of its value.
   if (secretParameterOpen(userinfo)) return scheme + MASK;
-  return `${scheme}${maskUserinfo(userinfo)}@${maskLocation(rest.slice(at + 1))}`;
+  const user = maskUserinfo(userinfo);
+  // Text before the '@' that is not credentials and holds a '#': what follows the '@' is fragment, masked.
+  if (user === MASK && userinfo.includes('#')) return `${scheme}${MASK}@${MASK}`;
+  // A '?' before the '@' may have opened the query (`?application_name=me@laptop&host=/tmp&password=x`): what
+  // follows may still be query pairs, masked as such (and whole when it does not start with a host list).
+  return `${scheme}${user}@${maskLocation(rest.slice(at + 1), userinfo.includes('?'))}`;
 }
 
 /** True when `text` may end inside the value of a secret-looking query parameter (`...?sslmode=x&password=a`). */
@@ -69,19 +74,29 @@ function maskUserinfo(userinfo: string): string {
   return colon === -1 ? user : `${user}:${MASK}`;
 }
 
-/** `host:port/db?query#fragment` (after the credentials): hosts and path as written, secrets masked. */
-function maskLocation(location: string): string {
-  const hostEnd = firstIndexOf(location, ['/', '?', '#']);
-  const hosts = location.slice(0, hostEnd);
-  // Not a host list (e.g. `app:S3cret` without any `@`): it may be credentials, so it is not shown.
-  let out = HOSTS.test(hosts) ? hosts : MASK;
-  let tail = location.slice(hostEnd);
-  const hashAt = tail.indexOf('#');
-  const fragment = hashAt === -1 ? '' : tail.slice(hashAt + 1);
-  if (hashAt !== -1) tail = tail.slice(0, hashAt);
-  const queryAt = tail.indexOf('?');
-  out += queryAt === -1 ? tail : `${tail.slice(0, queryAt)}?${maskQuery(tail.slice(queryAt + 1))}`;
-  if (hashAt !== -1) out += fragment === '' ? '#' : `#${MASK}`;
+/**
+ * `host:port/db?query#fragment` (after the credentials): hosts and path as written, secrets masked. `queryOpen`:
+ * the query may have begun before this text, so the path is read as query pairs too, and all of it is masked when
+ * it does not start with a host list.
+ */
+function maskLocation(location: string, queryOpen = false): string {
+  const hashAt = location.indexOf('#');
+  const body = hashAt === -1 ? location : location.slice(0, hashAt);
+  const hostEnd = firstIndexOf(body, ['/', '?']);
+  const hosts = body.slice(0, hostEnd);
+  const isHostList = HOSTS.test(hosts);
+  let out: string;
+  if (queryOpen && !isHostList) {
+    out = MASK;
+  } else {
+    // Not a host list (e.g. `app:S3cret` without any `@`): it may be credentials, so it is not shown.
+    const tail = body.slice(hostEnd);
+    const queryAt = tail.indexOf('?');
+    const path = queryAt === -1 ? tail : tail.slice(0, queryAt);
+    out = (isHostList ? hosts : MASK) + (queryOpen ? maskQuery(path) : path);
+    if (queryAt !== -1) out += `?${maskQuery(tail.slice(queryAt + 1))}`;
+  }
+  if (hashAt !== -1) out += hashAt === location.length - 1 ? '#' : `#${MASK}`;
   return out;
 }
 
@@ -98,10 +113,14 @@ function maskQuery(query: string): string {
     .join('&');
 }
 
-/** Whether a query parameter name, decoded the way pg reads it (URLSearchParams: `+`, valid `%XX`), looks secret. */
+/**
+ * Whether a query parameter name, read the way pg reads it, looks secret: a URL parser drops every tab, LF and CR
+ * (`pa<TAB>ssword` is `password`), then URLSearchParams decodes `+` and valid `%XX`.
+ */
 function isSecretName(name: string): boolean {
-  const decoded = new URLSearchParams(`${name}=`).keys().next().value ?? name;
-  return SECRET_PARAMETER.test(decoded) || SECRET_PARAMETER.test(name);
+  const stripped = name.replace(/[\t\n\r]/g, '');
+  const decoded = new URLSearchParams(`${stripped}=`).keys().next().value ?? stripped;
+  return SECRET_PARAMETER.test(decoded) || SECRET_PARAMETER.test(stripped);
 }
 
 function firstIndexOf(text: string, characters: readonly string[]): number {

@@ -50,7 +50,7 @@ export class Inspector {
   readonly #historyCapacity: number;
   readonly #onError: (error: unknown) => void;
   readonly #ownerScopes: OwnerScopes;
-  #historyTimer: NodeJS.Timeout | undefined;
+  readonly #historyTimer: NodeJS.Timeout | undefined;
   readonly #alerts: AlertSchedule | undefined;
   readonly #appName: string;
   readonly #instanceId: string;
@@ -64,7 +64,7 @@ export class Inspector {
     this.#instanceId = resolved.instanceId;
     this.#onError = containedErrorHook(resolved.onError);
     this.#bus = new EventBus(this.#onError);
-    this.#workerPools = new WorkerPoolRegistry({ clock: this.#clock, bus: this.#bus, onError: this.#onError });
+    this.#workerPools = new WorkerPoolRegistry({ clock: this.#clock, bus: this.#bus, onError: this.#onError, historyCapacity: resolved.historyCapacity });
     this.#ownerScopes = new OwnerScopes({
       clock: this.#clock,
       reportEnded: (lease, owner) => this.#trackers.get(lease.poolName)?.reportOwnerEnded(lease, owner),
@@ -77,7 +77,10 @@ export class Inspector {
     this.#snapshots = new RingBuffer(resolved.snapshotBufferSize);
     if (resolved.historyIntervalMillis > 0) {
       // Each tracker contains its own failures (onError).
-      this.#historyTimer = setInterval(() => this.#trackers.forEach((tracker) => tracker.sampleHistory()), resolved.historyIntervalMillis);
+      this.#historyTimer = setInterval(() => {
+        this.#trackers.forEach((tracker) => tracker.sampleHistory());
+        this.#workerPools.sampleHistory();
+      }, resolved.historyIntervalMillis);
       this.#historyTimer.unref();
     }
     if (resolved.alerts !== undefined) {
@@ -248,8 +251,7 @@ export class Inspector {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#historyTimer !== undefined) clearInterval(this.#historyTimer);
-    this.#historyTimer = undefined;
+    clearInterval(this.#historyTimer);
     this.#alerts?.close();
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#workerPools.close();
@@ -295,5 +297,4 @@ export class Inspector {
     this.#snapshots.push(snapshot);
     this.#bus.emit({ type: 'snapshot-taken', poolName: snapshot.poolName, snapshot });
   }
-
 }

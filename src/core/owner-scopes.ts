@@ -55,17 +55,21 @@ export class OwnerScopes {
       result.then(end, end);
     } else if (isPromiseLike(result)) {
       // A thenable that is not a promise may run its work on each then() (Knex builders, Drizzle and Prisma
-      // queries): call it once, and hand the caller the promise of that one run.
+      // queries): call it once, as the owner (its work starts inside then()), and hand the caller the promise of
+      // that one run.
       const end = () => owners.end(scope);
-      return result.then(
-        (value) => {
-          end();
-          return value;
-        },
-        (error: unknown) => {
-          end();
-          throw error;
-        },
+      const thenable = result;
+      return owners.enter(scope, () =>
+        thenable.then(
+          (value) => {
+            end();
+            return value;
+          },
+          (error: unknown) => {
+            end();
+            throw error;
+          },
+        ),
       ) as T;
     } else {
       owners.end(scope);

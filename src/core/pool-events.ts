@@ -5,9 +5,23 @@ import type { PoolStats } from './pool-stats.js';
 import type { PoolSnapshot } from './pool-snapshot.js';
 import type { AlertSnapshot } from './alert-rules.js';
 import type { DirtyReleasePolicy } from './pool-tracker-options.js';
-import type { WorkerCapacityReachedEvent, WorkerExitedEvent, WorkerPoolSaturatedEvent, WorkerTaskExecutedEvent } from './worker-pool-events.js';
+import type {
+  WorkerCapacityReachedEvent,
+  WorkerExitedEvent,
+  WorkerPoolSaturatedEvent,
+  WorkerPoolTrackedEvent,
+  WorkerPoolUntrackedEvent,
+  WorkerTaskExecutedEvent,
+} from './worker-pool-events.js';
 
-export type { WorkerCapacityReachedEvent, WorkerExitedEvent, WorkerPoolSaturatedEvent, WorkerTaskExecutedEvent } from './worker-pool-events.js';
+export type {
+  WorkerCapacityReachedEvent,
+  WorkerExitedEvent,
+  WorkerPoolSaturatedEvent,
+  WorkerPoolTrackedEvent,
+  WorkerPoolUntrackedEvent,
+  WorkerTaskExecutedEvent,
+} from './worker-pool-events.js';
 
 /**
  * Everything poolscope reports, as a typed union, published to `inspector.on(type, listener)` and to a named
@@ -233,7 +247,9 @@ export type PoolscopeEvent =
   | WorkerPoolSaturatedEvent
   | WorkerCapacityReachedEvent
   | WorkerTaskExecutedEvent
-  | WorkerExitedEvent;
+  | WorkerExitedEvent
+  | WorkerPoolTrackedEvent
+  | WorkerPoolUntrackedEvent;
 
 export type PoolscopeEventType = PoolscopeEvent['type'];
 
@@ -266,6 +282,8 @@ export const EVENT_CHANNELS = {
   'worker-capacity-reached': 'poolscope:worker:capacity-reached',
   'worker-task-executed': 'poolscope:worker:task-executed',
   'worker-exited': 'poolscope:worker:exited',
+  'worker-pool-tracked': 'poolscope:worker-pool:tracked',
+  'worker-pool-untracked': 'poolscope:worker-pool:untracked',
 } as const satisfies Record<PoolscopeEventType, string>;
 
 /** Every event type, in catalogue order. */

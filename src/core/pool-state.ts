@@ -142,6 +142,11 @@ export class PoolState {
 
   /** A lease as readers see it; its stack is formatted on the first read and kept. */
   view(lease: Lease, now: number): LeaseSnapshot {
+    return leaseSnapshot(lease, now, this.clock, this.formatted(lease), this.#toIso, this.capabilities);
+  }
+
+  /** A lease's stack, formatted on the first call and kept on the lease. */
+  formatted(lease: Lease): FormattedStack {
     let formatted: FormattedStack | undefined = lease.formatted;
     if (formatted === undefined) {
       formatted = formatStack(lease.stack, this.frameRules);
@@ -149,7 +154,7 @@ export class PoolState {
       // A stack cut by the capture limit before any frame of the user's code: capture deeper from now on.
       if (formatted.locationStatus === 'no-user-frame') this.stacks.learn(formatted);
     }
-    return leaseSnapshot(lease, now, this.clock, formatted, this.#toIso, this.capabilities);
+    return formatted;
   }
 
   holdersLongestFirst(): Lease[] {

@@ -3,6 +3,8 @@ import { DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, validateThresholds }
 import { DEFAULT_SATURATION_COOLDOWN_MILLIS, DEFAULT_SATURATION_PERCENT } from './saturation-watch.js';
 import type { StackCaptureMode } from './stack-capture.js';
 import { DEFAULT_KEPT_FRAMES, STACK_CAPTURE_MODES } from './stack-capture.js';
+import type { QueryCommentOptions, ResolvedQueryComments } from './query-comment-options.js';
+import { resolveQueryComments } from './query-comment-options.js';
 
 /** Default leak threshold: 30 s. A checkout held that long in a request path is almost always a bug. */
 export const DEFAULT_LEAK_THRESHOLD_MILLIS = 30_000;
@@ -72,6 +74,16 @@ export interface PoolTrackingOptions {
    * `false`: leave the pool's application_name alone.
    */
   readonly applicationName?: string | false;
+  /**
+   * A sqlcommenter comment at the end of each statement sent through a lease (`/*app='..',file='..',lease='..',
+   * owner='..',pool='..'*\/`), so pg_stat_activity, the server log and `poolscope db` name the owner, the file:line
+   * of the checkout and the lease behind each query. Off by default (`false`); `true` sends every field (but
+   * `traceparent`); an object picks fields, adds your own (`extra`) and the OpenTelemetry trace context (`otel`).
+   * Statements whose text must not change are sent as written: named prepared statements, statements that already
+   * hold a comment, COPY, submittables (pg-cursor, pg-query-stream). Applied by trackPgPool only. See
+   * docs/reference/query-comments.md.
+   */
+  readonly queryComments?: boolean | QueryCommentOptions;
 }
 
 /**
@@ -102,6 +114,8 @@ export interface ResolvedPoolTrackingOptions {
   readonly applicationFrames: readonly RegExp[];
   /** undefined: generate one (when the pool's config sets none); a string: use it; false: leave it alone. */
   readonly applicationName: string | false | undefined;
+  /** undefined: off. */
+  readonly queryComments: ResolvedQueryComments | undefined;
 }
 
 /** What happens to a connection released inside a transaction (see PoolTrackingOptions.onDirtyRelease). */
@@ -148,6 +162,7 @@ export function resolvePoolTrackingOptions(
     libraryFrames: regexps('libraryFrames', merged.libraryFrames),
     applicationFrames: regexps('applicationFrames', merged.applicationFrames),
     applicationName: applicationName(merged.applicationName, defaults.applicationName),
+    queryComments: resolveQueryComments(merged.queryComments),
   };
   validateThresholds('', resolved.warningPercent, resolved.criticalPercent);
   return resolved;

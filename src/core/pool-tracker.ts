@@ -111,6 +111,16 @@ export class PoolTracker extends PoolView {
     return this.state.captureSite(hideAbove, this.state.clock.now());
   }
 
+  /**
+   * The user's file:line:col that checked `lease` out, or undefined when no stack was captured or none names the
+   * user's code. The stack is formatted on the first call and kept (snapshots reuse it): for the adapter's query
+   * comments, once per lease.
+   */
+  leaseLocation(lease: Lease): string | undefined {
+    if (lease.stack === undefined) return undefined;
+    return this.state.formatted(lease).location;
+  }
+
   /** The caller's `connect()` failed. Returns a report when it was an acquire timeout (to enrich the error). */
   checkoutFailed(lease: Lease, timedOut: boolean, message: string): AcquireTimeoutReport | undefined {
     const s = this.state;

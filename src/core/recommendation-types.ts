@@ -1,10 +1,11 @@
 import type { LeaseSnapshot } from './lease.js';
 import type { PoolHistoryPoint } from './pool-history.js';
 import type { PoolStats } from './pool-stats.js';
+import type { WorkerPoolSnapshot } from './worker-pool-stats.js';
 
 /**
  * The vocabulary of recommendations: severities, rule ids, what a recommendation says, what the rules read (a pool's
- * stats, history and holders, the server's capacity) and the thresholds they use.
+ * stats, history and holders, a worker pool's snapshot, the server's capacity) and the thresholds they use.
  */
 
 export const RECOMMENDATION_SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -18,6 +19,12 @@ export const RECOMMENDATION_IDS = [
   'lower-min',
   'server-connection-budget',
   'split-pool',
+  // Worker pools (seed 002); `poolName` is then the worker pool's name.
+  'worker-pool-utilization',
+  'worker-pool-lower-min',
+  'worker-memory-high',
+  'worker-memory-growth',
+  'worker-pool-use-threads',
 ] as const;
 export type RecommendationId = (typeof RECOMMENDATION_IDS)[number];
 
@@ -60,8 +67,18 @@ export interface ServerCapacity {
   readonly instances?: number;
 }
 
+/** What the rules read about one worker pool (Piscina, workerpool). */
+export interface WorkerPoolRecommendationInput {
+  /** Its snapshot: stats, settings and every worker with its memory trend (`inspector.workerPool(name).snapshot()`). */
+  readonly snapshot: WorkerPoolSnapshot;
+  /** The CPUs its workers share (`os.availableParallelism()`); the advice that sizes against CPUs needs it. */
+  readonly cpuCount?: number;
+}
+
 export interface RecommendationInput {
   readonly pools: readonly PoolRecommendationInput[];
+  /** Worker pools (seed 002's rules); none when absent. */
+  readonly workerPools?: readonly WorkerPoolRecommendationInput[];
   readonly server?: ServerCapacity;
 }
 
@@ -77,6 +94,18 @@ export interface RecommendationThresholds {
   readonly idleShare?: number;
   /** Share of the server's usable connections that the pools' maxima may take before a warning. Default 0.8. */
   readonly serverBudgetShare?: number;
+  /** Worker pools: average memory per worker (MB) above which it is worth a look (seed 002). Default 100. */
+  readonly workerMemoryMb?: number;
+  /** Worker pools: growth of one worker's memory across its samples (MB) that reads as a leak. Default 25. */
+  readonly workerMemoryGrowthMb?: number;
+  /** Worker pools: a queue wait p95 (ms) at or above this counts as tasks waiting for a worker. Default 100. */
+  readonly workerQueueWaitMillis?: number;
+  /** Worker pools: average utilization since tracking (percent) below which the pool is oversized. Default 20. */
+  readonly workerLowUtilizationPercent?: number;
+  /** Worker pools: the least time tracked before "low for long" is judged. Default 600000 (10 min). */
+  readonly workerLowUtilizationMillis?: number;
+  /** Worker pools: child processes per CPU above which a process pool is advised to use threads. Default 2. */
+  readonly workerProcessesPerCpu?: number;
 }
 
 /** The thresholds with every default filled in, as the rules receive them. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Inspector } from './inspector.js';
 import type {
   PoolRecommendationInput,
@@ -5,8 +6,17 @@ import type {
   RecommendationInput,
   RecommendationSeverity,
   RecommendationThresholds,
+  ResolvedRecommendationThresholds,
+  WorkerPoolRecommendationInput,
 } from './recommendation-types.js';
 import { fixMisuse, investigateLongHolders, lowerMin, raiseMax, serverConnectionBudget, splitPool } from './recommendation-rules.js';
+import {
+  workerMemoryGrowth,
+  workerMemoryHigh,
+  workerPoolLowerMin,
+  workerPoolUseThreads,
+  workerPoolUtilization,
+} from './worker-pool-recommendation-rules.js';
 
 /**
  * Recommendations: pure rules over a pool's stats, history and holders (and, when known, the server's connection
@@ -24,8 +34,16 @@ export type {
   RecommendationThresholds,
   RecommendedChange,
   ServerCapacity,
+  WorkerPoolRecommendationInput,
 } from './recommendation-types.js';
 export { fixMisuse, investigateLongHolders, lowerMin, raiseMax, serverConnectionBudget, splitPool } from './recommendation-rules.js';
+export {
+  workerMemoryGrowth,
+  workerMemoryHigh,
+  workerPoolLowerMin,
+  workerPoolUseThreads,
+  workerPoolUtilization,
+} from './worker-pool-recommendation-rules.js';
 
 /**
  * The rules' input for the inspector's pools (every one, or those named): each pool's stats and holders from one
@@ -39,20 +57,52 @@ export function poolRecommendationInputs(inspector: Inspector, names: readonly s
   });
 }
 
+/**
+ * The rules' input for the inspector's worker pools (every one, or those named): each pool's snapshot (its memory is
+ * the latest sample, as any read) and this machine's CPU count. Names no longer tracked are skipped.
+ */
+export function workerPoolRecommendationInputs(
+  inspector: Inspector,
+  names: readonly string[] = inspector.workerPoolNames(),
+): WorkerPoolRecommendationInput[] {
+  const cpuCount = availableParallelism();
+  return names.flatMap((name): WorkerPoolRecommendationInput[] => {
+    const view = inspector.workerPool(name);
+    return view === undefined ? [] : [{ snapshot: view.snapshot(), cpuCount }];
+  });
+}
+
+const WORKER_POOL_RULES = [workerPoolUtilization, workerMemoryGrowth, workerMemoryHigh, workerPoolUseThreads, workerPoolLowerMin] as const;
+
 const SEVERITY_ORDER: Record<RecommendationSeverity, number> = { critical: 0, warning: 1, info: 2 };
 
-/** Runs every rule; the result is ordered critical first, then by pool in input order. */
+/**
+ * Runs every rule; the result is ordered critical first, then by pool in input order (connection pools, then worker
+ * pools).
+ */
 export function recommend(input: RecommendationInput, thresholds: RecommendationThresholds = {}): Recommendation[] {
-  const t = {
+  const t: ResolvedRecommendationThresholds = {
     highUtilizationPercent: thresholds.highUtilizationPercent ?? 80,
     sustainedShare: thresholds.sustainedShare ?? 0.5,
     longHoldMillis: thresholds.longHoldMillis ?? 1000,
     idleShare: thresholds.idleShare ?? 0.75,
     serverBudgetShare: thresholds.serverBudgetShare ?? 0.8,
+    workerMemoryMb: thresholds.workerMemoryMb ?? 100,
+    workerMemoryGrowthMb: thresholds.workerMemoryGrowthMb ?? 25,
+    workerQueueWaitMillis: thresholds.workerQueueWaitMillis ?? 100,
+    workerLowUtilizationPercent: thresholds.workerLowUtilizationPercent ?? 20,
+    workerLowUtilizationMillis: thresholds.workerLowUtilizationMillis ?? 600_000,
+    workerProcessesPerCpu: thresholds.workerProcessesPerCpu ?? 2,
   };
   const out: Recommendation[] = [];
   for (const pool of input.pools) {
     for (const rule of [raiseMax, investigateLongHolders, fixMisuse, lowerMin, splitPool]) {
+      const found = rule(pool, t);
+      if (found !== null) out.push(found);
+    }
+  }
+  for (const pool of input.workerPools ?? []) {
+    for (const rule of WORKER_POOL_RULES) {
       const found = rule(pool, t);
       if (found !== null) out.push(found);
     }

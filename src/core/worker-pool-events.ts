@@ -51,6 +51,20 @@ export interface WorkerTaskExecutedEvent {
   readonly ok: boolean;
 }
 
+/** A worker pool was registered (`trackPiscina`, `trackWorkerpool`): exporters start reporting it. */
+export interface WorkerPoolTrackedEvent {
+  readonly type: 'worker-pool-tracked';
+  readonly poolName: string;
+  readonly driver: string;
+  readonly profile: WorkerProfile;
+}
+
+/** A worker pool was untracked (`untrackWorkerPool`, or the inspector closed); its metrics disappear. */
+export interface WorkerPoolUntrackedEvent {
+  readonly type: 'worker-pool-untracked';
+  readonly poolName: string;
+}
+
 /** A worker exited without the pool asking: a crash, an uncaught error, `process.exit()` inside a task. */
 export interface WorkerExitedEvent {
   readonly type: 'worker-exited';

@@ -8,6 +8,7 @@ import type {
   WorkerPoolStats,
   WorkerSnapshot,
 } from './worker-pool-stats.js';
+import type { WorkerPoolHistorySample } from './worker-pool-history.js';
 import type { WorkerPoolState } from './worker-pool-state.js';
 import { HEAP_ANSWER_TIMEOUT_MILLIS } from './worker-pool-state.js';
 import type { WorkerRecord } from './worker-record.js';
@@ -35,17 +36,13 @@ export function workerPoolStats(state: WorkerPoolState, now: number, readings?: 
   let busy = 0;
   let available = 0;
   let starting = 0;
-  let unknown = 0;
-  let used = 0;
   for (const reading of current) {
-    used += reading.load ?? 0;
+    // A ready worker whose load the library does not give (status unknown) is neither busy nor available.
     if (!reading.ready) starting += 1;
-    else if (reading.load === null) unknown += 1;
-    else if (reading.load >= tasksPerWorker) busy += 1;
-    else available += 1;
+    else if (reading.load !== null && reading.load >= tasksPerWorker) busy += 1;
+    else if (reading.load !== null) available += 1;
   }
-  // Workers whose load the library does not give: fall back on the tasks seen starting and not finished.
-  if (unknown > 0) used = Math.max(used, state.running);
+  const used = capacityUsedOf(current, state.running);
   const maxWorkers = adapter.maxWorkers();
   const capacity = maxWorkers * tasksPerWorker;
   return {
@@ -69,10 +66,25 @@ export function workerPoolStats(state: WorkerPoolState, now: number, readings?: 
     queueSize: adapter.queueSize(),
     queueLimit: adapter.queueLimit(),
     counters: { ...state.counters },
+    trackedForMillis: Math.max(0, Math.round(now - state.trackedAt)),
     runTime: state.runTime.snapshot(),
     waitTime: state.waitTime.snapshot(),
     memory: memorySummary(state),
   };
+}
+
+/**
+ * Tasks running now: the workers' loads summed; when the library does not give a worker's load, at least the tasks
+ * seen starting and not finished (`running`).
+ */
+export function capacityUsedOf(readings: readonly WorkerReading[], running: number): number {
+  let used = 0;
+  let unknown = false;
+  for (const reading of readings) {
+    used += reading.load ?? 0;
+    if (reading.ready && reading.load === null) unknown = true;
+  }
+  return unknown ? Math.max(used, running) : used;
 }
 
 /** Stats, config and every worker (live by id, then the recently exited, newest first). */
@@ -87,6 +99,30 @@ export function workerPoolSnapshot(state: WorkerPoolState, now: number): WorkerP
     stats,
     config: state.adapter.config(),
     workers: [...live, ...exited].map((record) => workerSnapshot(state, record, now)),
+  };
+}
+
+/**
+ * A history sample of the pool now: the workers' loads, capacity, queue, the task counters and the latest memory
+ * readings (it never asks the workers for new ones).
+ */
+export function workerPoolHistorySample(state: WorkerPoolState, now: number): WorkerPoolHistorySample {
+  const readings = state.syncWorkers(now);
+  const adapter = state.adapter;
+  const capacity = adapter.maxWorkers() * adapter.tasksPerWorker();
+  const used = capacityUsedOf(readings, state.running);
+  const counters = state.counters;
+  return {
+    wallMillis: state.clock.toWallMillis(now),
+    workers: readings.length,
+    capacity,
+    capacityUsed: used,
+    utilizationPercent: workerPoolUtilizationPercent(used, capacity),
+    queueSize: adapter.queueSize(),
+    completedTotal: counters.tasksCompleted,
+    failedTotal: counters.tasksFailed,
+    rejectedTotal: counters.tasksRejected,
+    memoryTotalMb: memorySummary(state).totalMb ?? Number.NaN,
   };
 }
 
@@ -138,7 +174,8 @@ function memoryNote(state: WorkerPoolState, record: WorkerRecord, now: number): 
   return { text: hint === null ? NO_HEAP_HELPER_NOTE : `${NO_HEAP_HELPER_NOTE}; ${hint}`, pending: false };
 }
 
-function memorySummary(state: WorkerPoolState): WorkerPoolMemorySummary {
+/** Memory across the live workers with a reading (their latest sample). */
+export function memorySummary(state: WorkerPoolState): WorkerPoolMemorySummary {
   let count = 0;
   let total = 0;
   let min = Number.POSITIVE_INFINITY;

@@ -24,11 +24,19 @@ export class WorkerPoolRegistry {
   readonly #bus: EventBus;
   readonly #onError: (error: unknown) => void;
   readonly #heap: WorkerHeapChannel;
+  readonly #historyCapacity: number;
 
-  constructor(ctx: { readonly clock: Clock; readonly bus: EventBus; readonly onError: (error: unknown) => void }) {
+  constructor(ctx: {
+    readonly clock: Clock;
+    readonly bus: EventBus;
+    readonly onError: (error: unknown) => void;
+    /** History samples kept per pool (1 when history is off). */
+    readonly historyCapacity: number;
+  }) {
     this.#clock = ctx.clock;
     this.#bus = ctx.bus;
     this.#onError = ctx.onError;
+    this.#historyCapacity = ctx.historyCapacity;
     this.#heap = new WorkerHeapChannel(ctx.onError);
   }
 
@@ -41,8 +49,12 @@ export class WorkerPoolRegistry {
       bus: this.#bus,
       onError: this.#onError,
       heap: this.#heap,
+      historyCapacity: this.#historyCapacity,
     });
     this.#trackers.set(resolved.name, tracker);
+    if (this.#bus.wants('worker-pool-tracked')) {
+      this.#bus.emit({ type: 'worker-pool-tracked', poolName: resolved.name, driver: adapter.driver, profile: adapter.profile });
+    }
     return tracker;
   }
 
@@ -62,12 +74,24 @@ export class WorkerPoolRegistry {
     if (tracker === undefined) throw poolNotTrackedError('worker pool', name, this.names());
     this.#trackers.delete(name);
     tracker.close();
+    this.#untracked(name);
+  }
+
+  /** Records a history sample of every worker pool (the inspector's history timer). Never throws. */
+  sampleHistory(): void {
+    for (const tracker of this.#trackers.values()) tracker.sampleHistory();
   }
 
   /** Untracks every worker pool and closes the heap channel. */
   close(): void {
+    const names = this.names();
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#trackers.clear();
     this.#heap.close();
+    for (const name of names) this.#untracked(name);
+  }
+
+  #untracked(name: string): void {
+    if (this.#bus.wants('worker-pool-untracked')) this.#bus.emit({ type: 'worker-pool-untracked', poolName: name });
   }
 }

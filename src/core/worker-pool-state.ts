@@ -7,6 +7,7 @@ import { MutableWorkerCounters, WorkerRecord } from './worker-record.js';
 import type { WorkerHeapChannel } from './worker-heap-channel.js';
 import type { WorkerHeapAnswer } from './worker-heap-protocol.js';
 import { megabytes, readProcessMemory } from './worker-memory.js';
+import { WorkerPoolHistory } from './worker-pool-history.js';
 
 /**
  * One worker pool's state, shared by its writer (WorkerPoolTracker, fed by the adapter) and its readers
@@ -20,7 +21,15 @@ export interface WorkerPoolContext {
   readonly onError: (error: unknown) => void;
   /** The inspector's heap channel (thread pools subscribe to it). */
   readonly heap: WorkerHeapChannel;
+  /** History samples kept (the inspector's retention / interval); 1 when history is off. */
+  readonly historyCapacity: number;
 }
+
+/** The two durations of a task: its wait (`run()`/`exec()` to its start) and its run time (start to result). */
+export const WORKER_DURATION_KINDS = ['wait_time', 'run_time'] as const;
+export type WorkerDurationKind = (typeof WORKER_DURATION_KINDS)[number];
+/** Receives each task's wait when it starts and its run time when it ends (exporters' histograms). */
+export type WorkerDurationListener = (kind: WorkerDurationKind, millis: number) => void;
 
 /** Exited workers kept for snapshots. */
 export const EXITED_WORKERS_KEPT = 16;
@@ -45,6 +54,9 @@ export class WorkerPoolState {
   readonly counters = new MutableWorkerCounters();
   readonly runTime = new Histogram();
   readonly waitTime = new Histogram();
+  readonly history: WorkerPoolHistory;
+  /** Duration listeners (the OpenTelemetry exporter's histograms), replaced on change; empty: nothing is called per task. */
+  durationListeners: readonly WorkerDurationListener[] = [];
   readonly taskTopic: EventTopic<WorkerTaskExecutedEvent>;
   /** Live workers by the library's object; exited ones, newest last. */
   readonly live = new Map<object, WorkerRecord>();
@@ -59,6 +71,8 @@ export class WorkerPoolState {
   rejectedSinceEvent = 0;
   lastSaturatedEventAt = Number.NEGATIVE_INFINITY;
   lastMemorySampleAt = Number.NEGATIVE_INFINITY;
+  /** When the pool was tracked (monotonic ms): the start of the counters and distributions. */
+  readonly trackedAt: number;
   readonly #waiters = new Set<MemoryWaiter>();
   readonly #unsubscribeHeap: (() => void) | undefined;
   closed = false;
@@ -69,8 +83,10 @@ export class WorkerPoolState {
     this.adapter = adapter;
     this.ctx = ctx;
     this.clock = ctx.clock;
+    this.trackedAt = ctx.clock.now();
     this.bus = ctx.bus;
     this.taskTopic = ctx.bus.topic('worker-task-executed');
+    this.history = new WorkerPoolHistory(ctx.historyCapacity);
     if (adapter.profile === 'thread') this.#unsubscribeHeap = ctx.heap.subscribe((answer) => this.#heapAnswered(answer));
   }
 
@@ -178,8 +194,20 @@ export class WorkerPoolState {
     });
   }
 
+  /** Hands a task's duration to every listener; a listener that throws goes to onError. */
+  notifyDuration(kind: WorkerDurationKind, millis: number): void {
+    for (const listener of this.durationListeners) {
+      try {
+        listener(kind, millis);
+      } catch (error) {
+        this.ctx.onError(error);
+      }
+    }
+  }
+
   close(): void {
     this.closed = true;
+    this.durationListeners = [];
     this.#unsubscribeHeap?.();
     for (const waiter of [...this.#waiters]) waiter.done();
   }

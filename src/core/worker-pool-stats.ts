@@ -71,6 +71,8 @@ export interface WorkerPoolStats {
   /** The queue's limit; null when unbounded. */
   readonly queueLimit: number | null;
   readonly counters: WorkerPoolCounters;
+  /** Time since the pool was tracked: the span of `counters`, `runTime` and `waitTime`. */
+  readonly trackedForMillis: number;
   /** From the start of a task on a worker to its result. */
   readonly runTime: DistributionSnapshot;
   /** From `run()`/`exec()` to the start on a worker. */

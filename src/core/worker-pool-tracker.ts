@@ -4,6 +4,7 @@ import type { WorkerPoolContext } from './worker-pool-state.js';
 import { WorkerPoolState } from './worker-pool-state.js';
 import { WorkerPoolView } from './worker-pool-view.js';
 import { WorkerTask } from './worker-record.js';
+import { workerPoolHistorySample } from './worker-pool-readings.js';
 import type { WorkerRecord } from './worker-record.js';
 
 export { WorkerTask } from './worker-record.js';
@@ -59,6 +60,7 @@ export class WorkerPoolTracker extends WorkerPoolView {
     s.counters.tasksStarted += 1;
     s.running += 1;
     s.waitTime.record(now - task.queuedAt);
+    if (s.durationListeners.length > 0) s.notifyDuration('wait_time', now - task.queuedAt);
     // A worker not seen yet (one that was there before tracking) is met through a reading of the pool, once.
     const record = worker === undefined ? undefined : (s.recordOf(worker) ?? (s.syncWorkers(now), s.recordOf(worker)));
     if (record === undefined) {
@@ -81,6 +83,7 @@ export class WorkerPoolTracker extends WorkerPoolView {
     if (started) {
       s.running -= 1;
       s.runTime.record(now - task.startedAt);
+      if (s.durationListeners.length > 0) s.notifyDuration('run_time', now - task.startedAt);
       const record = task.worker;
       if (record !== undefined) {
         record.running -= 1;
@@ -188,6 +191,21 @@ export class WorkerPoolTracker extends WorkerPoolView {
     for (const reading of s.syncWorkers(now)) {
       const record = s.recordOf(reading.key);
       if (record !== undefined) this.#capacityEdge(record, reading.load, capacity, now);
+    }
+  }
+
+  /**
+   * Records one history sample (the inspector's history timer runs this): the workers' loads, capacity, queue, the
+   * tasks since the previous sample and their percentiles, the latest memory readings (never asks for new ones).
+   * Never throws: a failure goes to onError.
+   */
+  sampleHistory(): void {
+    const s = this.state;
+    if (s.closed) return;
+    try {
+      s.history.record(workerPoolHistorySample(s, s.clock.now()), s.runTime, s.waitTime);
+    } catch (error) {
+      s.ctx.onError(error);
     }
   }
 

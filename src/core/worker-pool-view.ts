@@ -2,7 +2,8 @@ import type { Histogram } from './histogram.js';
 import type { WorkerPoolConfigSnapshot, WorkerProfile } from './worker-pool-adapter.js';
 import type { ResolvedWorkerPoolTrackingOptions } from './worker-pool-options.js';
 import { workerPoolSnapshot, workerPoolStats } from './worker-pool-readings.js';
-import type { WorkerPoolState } from './worker-pool-state.js';
+import type { WorkerPoolHistoryPoint } from './worker-pool-history.js';
+import type { WorkerDurationListener, WorkerPoolState } from './worker-pool-state.js';
 import type { WorkerPoolSnapshot, WorkerPoolStats } from './worker-pool-stats.js';
 
 /** How long `sampleMemory()` waits for thread workers' answers when not told. */
@@ -72,6 +73,27 @@ export class WorkerPoolView {
   sampleMemory(options: { readonly timeoutMillis?: number } = {}): Promise<void> {
     const timeout = options.timeoutMillis ?? DEFAULT_MEMORY_SAMPLE_TIMEOUT_MILLIS;
     return this.state.sampleMemoryAndWait(Number.isFinite(timeout) && timeout >= 0 ? timeout : DEFAULT_MEMORY_SAMPLE_TIMEOUT_MILLIS);
+  }
+
+  /**
+   * The in-process history, oldest first, optionally since a wall-clock time: one sample per history interval of the
+   * inspector (`historyIntervalMillis`, default 1 s; none when it is 0) for its retention (default 15 minutes).
+   */
+  history(sinceWallMillis?: number): WorkerPoolHistoryPoint[] {
+    return this.state.history.points(sinceWallMillis);
+  }
+
+  /**
+   * Calls `listener` with each task's wait when it starts and its run time when it ends, in ms (the OpenTelemetry
+   * exporter's histograms). Returns the function that removes it. A listener that throws goes to onError.
+   */
+  addDurationListener(listener: WorkerDurationListener): () => void {
+    const state = this.state;
+    if (state.closed) return () => undefined;
+    state.durationListeners = [...state.durationListeners, listener];
+    return () => {
+      state.durationListeners = state.durationListeners.filter((existing) => existing !== listener);
+    };
   }
 
   /** The distributions themselves (for exporters that need buckets). Read them; do not record into them. */

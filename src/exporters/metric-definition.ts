@@ -31,7 +31,7 @@ export const PROMETHEUS_STATE_LABEL = 'state';
 export const POOL_ATTRIBUTES = [OTEL_POOL_NAME_ATTRIBUTE] as const;
 export const POOL_LABELS = [PROMETHEUS_POOL_NAME_LABEL] as const;
 
-interface MetricDefinitionBase {
+export interface MetricDefinitionBase {
   /** Stable identifier, independent of either naming scheme. */
   readonly id: string;
   /** OpenTelemetry name (semconv for `db.client.connection.*`). */

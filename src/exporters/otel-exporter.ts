@@ -1,11 +1,13 @@
 /**
- * OpenTelemetry metrics of every tracked pool, under the semconv names (`db.client.connection.*`, attribute
- * `db.client.connection.pool.name`). @opentelemetry/api is an optional peer dependency: this module is reached only
+ * OpenTelemetry metrics of every tracked pool: connection pools under the semconv names (`db.client.connection.*`,
+ * attribute `db.client.connection.pool.name`), worker pools under poolscope's (`poolscope.worker_pool.*`, attribute
+ * `poolscope.worker_pool.name`). @opentelemetry/api is an optional peer dependency: this module is reached only
  * through the `poolscope/otel` subpath, and it imports the API's types only (the Meter is the caller's).
  *
  * Gauges and counters are observable instruments read in one batch callback at collection time. The duration
- * histograms are synchronous (the API has no asynchronous histogram): each checkout's wait, use and create time is
- * recorded through the tracker's duration listener, with the pool's attributes built once per pool.
+ * histograms are synchronous (the API has no asynchronous histogram): each checkout's wait, use and create time, and
+ * each task's wait and run time, is recorded through the tracker's duration listener, with the pool's attributes
+ * built once per pool.
  *
  * ```ts
  * import { metrics } from '@opentelemetry/api';
@@ -35,6 +37,7 @@ import {
   OTEL_STATE_ATTRIBUTE,
   validateBucketsSeconds,
 } from './metric-catalog.js';
+import { OtelWorkerPools } from './otel-worker-pools.js';
 
 /** Options of an OtelExporter. */
 export interface OtelExporterOptions {
@@ -46,9 +49,9 @@ export interface OtelExporterOptions {
    */
   readonly buckets?: readonly number[];
   /**
-   * Record the duration histograms (wait, use and create time). Default true. Each record costs about 1 us in
-   * sdk-metrics 2.x (see docs/reference/metrics.md, "Cost"); `false` leaves the checkout path untouched and exports
-   * the observable gauges and counters only.
+   * Record the duration histograms (connection wait, use and create time; task wait and run time). Default true.
+   * Each record costs about 1 us in sdk-metrics 2.x (see docs/reference/metrics.md, "Cost"); `false` leaves the
+   * checkout path and the tasks untouched and exports the observable gauges and counters only.
    */
   readonly histograms?: boolean;
 }
@@ -67,7 +70,8 @@ interface PoolAttributes {
 
 /**
  * Reports the pools of one Inspector to an OpenTelemetry Meter (see docs/reference/metrics.md for the names).
- * Pools tracked later are attached on `pool-tracked`, detached on `pool-untracked`. Use one exporter per inspector
+ * Pools tracked later are attached on `pool-tracked` / `worker-pool-tracked`, detached on `pool-untracked` /
+ * `worker-pool-untracked`. Use one exporter per inspector
  * and meter: two exporters on the same meter would record every duration twice. `close()` removes the callback
  * and every listener; the instruments themselves stay on the meter (the API cannot remove them).
  */
@@ -82,6 +86,8 @@ export class OtelExporter {
   };
   /** Per pool: its attributes and the function removing its duration listener. */
   readonly #pools = new Map<string, { readonly attributes: PoolAttributes; readonly detach: () => void }>();
+  /** The worker pools' instruments and attachments. */
+  readonly #workerPools: OtelWorkerPools;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #callback: BatchObservableCallback;
   readonly #recordDurations: boolean;
@@ -129,17 +135,18 @@ export class OtelExporter {
             : meter.createObservableUpDownCounter(definition.otelName, metricOptions);
       this.#observed.push({ definition, observable });
     }
+    this.#workerPools = new OtelWorkerPools(inspector, meter, buckets, this.#recordDurations);
 
     this.#callback = (result) => this.#observe(result);
-    meter.addBatchObservableCallback(
-      this.#callback,
-      this.#observed.map((metric) => metric.observable),
-    );
+    meter.addBatchObservableCallback(this.#callback, this.#observables());
     this.#unsubscribe.push(
       inspector.on('pool-tracked', (event) => this.#attach(event.poolName)),
       inspector.on('pool-untracked', (event) => this.#detach(event.poolName)),
+      inspector.on('worker-pool-tracked', (event) => this.#workerPools.attach(event.poolName)),
+      inspector.on('worker-pool-untracked', (event) => this.#workerPools.detach(event.poolName)),
     );
     for (const name of inspector.poolNames()) this.#attach(name);
+    for (const name of inspector.workerPoolNames()) this.#workerPools.attach(name);
   }
 
   /** True after `close()`. */
@@ -151,12 +158,15 @@ export class OtelExporter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#meter.removeBatchObservableCallback(
-      this.#callback,
-      this.#observed.map((metric) => metric.observable),
-    );
+    this.#meter.removeBatchObservableCallback(this.#callback, this.#observables());
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     for (const name of [...this.#pools.keys()]) this.#detach(name);
+    this.#workerPools.close();
+  }
+
+  /** Every observable instrument of the batch callback: the connection pools', then the worker pools'. */
+  #observables(): Observable[] {
+    return [...this.#observed.map((metric) => metric.observable), ...this.#workerPools.observables];
   }
 
   #attach(poolName: string): void {
@@ -218,5 +228,6 @@ export class OtelExporter {
         this.#inspector.reportError(error);
       }
     }
+    this.#workerPools.observe(result);
   }
 }

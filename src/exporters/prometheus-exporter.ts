@@ -1,9 +1,10 @@
 /**
- * Prometheus exposition of every tracked pool through prom-client (an optional peer dependency: this module is
- * reached only through the `poolscope/prometheus` subpath, never from the package root).
+ * Prometheus exposition of every tracked pool, connection pools and worker pools, through prom-client (an optional
+ * peer dependency: this module is reached only through the `poolscope/prometheus` subpath, never from the package
+ * root).
  *
  * Values are read when the registry is scraped, from the trackers' stats and distributions: nothing is added to
- * the checkout path, nothing is cached between scrapes. Pools tracked later appear at the next scrape; an untracked
+ * the checkout path or per task, nothing is cached between scrapes. Pools tracked later appear at the next scrape; an untracked
  * pool's series disappear. poolscope's metrics are registered on a prom-client Registry (so `registry.metrics()`
  * and your own metrics keep working); `exporter.metrics()` gives the same text faster, writing poolscope's families
  * itself (prometheus-exposition.ts says why).
@@ -19,10 +20,12 @@ import { Registry } from 'prom-client';
 import type { Metric, RegistryContentType } from 'prom-client';
 import { OptionsError } from '../errors.js';
 import type { Inspector } from '../core/inspector.js';
-import type { MetricDefinition } from './metric-catalog.js';
-import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG, validateBucketsSeconds } from './metric-catalog.js';
+import type { MetricDefinitionBase } from './metric-definition.js';
+import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG, WORKER_POOL_METRIC_CATALOG, validateBucketsSeconds } from './metric-catalog.js';
 import type { ExpositionFormat, MetricSample, PoolReading } from './prometheus-exposition.js';
 import { PrometheusExposition, poolReadingOf } from './prometheus-exposition.js';
+import type { WorkerPoolReading } from './worker-pool-exposition.js';
+import { WorkerPoolExposition, workerPoolReadingOf } from './worker-pool-exposition.js';
 
 /** Options of a PrometheusExporter. All optional. */
 export interface PrometheusExporterOptions {
@@ -42,8 +45,21 @@ interface RegistryInternals {
   readonly _defaultLabels?: unknown;
 }
 
+/** Every pool (connection and worker pools) read once for one scrape. */
+interface ScrapeReading {
+  readonly pools: readonly PoolReading[];
+  readonly workerPools: readonly WorkerPoolReading[];
+}
+
+/** One of poolscope's families on the registry: its name and how its text and samples are made from a scrape. */
+interface RegisteredFamily {
+  readonly name: string;
+  text(scrape: ScrapeReading, format: ExpositionFormat): string;
+  samples(scrape: ScrapeReading): MetricSample[];
+}
+
 /**
- * Exports the pools of one Inspector as Prometheus metrics (see docs/reference/metrics.md for the names). One
+ * Exports the pools (connection pools and worker pools) of one Inspector as Prometheus metrics (see docs/reference/metrics.md for the names). One
  * exporter per registry: registering on a registry that already holds a metric of the same name throws
  * OptionsError. `close()` removes the metrics again.
  */
@@ -51,11 +67,10 @@ export class PrometheusExporter {
   /** The registry the metrics are registered on (the one given, or a new one). */
   readonly registry: Registry<RegistryContentType>;
   readonly #inspector: Inspector;
-  readonly #exposition: PrometheusExposition;
-  /** poolscope's metric objects on the registry, with their catalogue entries. */
-  readonly #registered = new Map<object, MetricDefinition>();
+  /** poolscope's metric objects on the registry, with their families. */
+  readonly #registered = new Map<object, RegisteredFamily>();
   /** Pools read once for the metrics of one `registry.metrics()` call (all their get() calls run in the same tick). */
-  #scrape: PoolReading[] | undefined;
+  #scrape: ScrapeReading | undefined;
   #closed = false;
 
   constructor(inspector: Inspector, options: PrometheusExporterOptions = {}) {
@@ -75,12 +90,31 @@ export class PrometheusExporter {
       throw new OptionsError('registry', registry, "a prom-client Registry (import { Registry } from 'prom-client')");
     }
     const buckets = options.buckets === undefined ? DEFAULT_DURATION_BUCKETS_SECONDS : validateBucketsSeconds('buckets', options.buckets);
-    this.#exposition = new PrometheusExposition(buckets);
+    const exposition = new PrometheusExposition(buckets);
+    const workerExposition = new WorkerPoolExposition(buckets);
     this.#inspector = inspector;
     this.registry = registry;
+    const families: [MetricDefinitionBase, RegisteredFamily][] = [
+      ...METRIC_CATALOG.map((definition): [MetricDefinitionBase, RegisteredFamily] => [
+        definition,
+        {
+          name: definition.prometheusName,
+          text: (scrape, format) => exposition.family(definition, scrape.pools, format),
+          samples: (scrape) => exposition.samples(definition, scrape.pools),
+        },
+      ]),
+      ...WORKER_POOL_METRIC_CATALOG.map((definition): [MetricDefinitionBase, RegisteredFamily] => [
+        definition,
+        {
+          name: definition.prometheusName,
+          text: (scrape, format) => workerExposition.family(definition, scrape.workerPools, format),
+          samples: (scrape) => workerExposition.samples(definition, scrape.workerPools),
+        },
+      ]),
+    ];
 
     // Check every name before registering any, so a conflict leaves the registry untouched.
-    for (const definition of METRIC_CATALOG) {
+    for (const [definition] of families) {
       if (registry.getSingleMetric(definition.prometheusName) !== undefined) {
         throw new OptionsError(
           'registry',
@@ -90,12 +124,12 @@ export class PrometheusExporter {
         );
       }
     }
-    for (const definition of METRIC_CATALOG) {
-      const metric = new PoolscopeMetric(definition, () => this.#exposition.samples(definition, this.#scrapeReading()));
+    for (const [definition, family] of families) {
+      const metric = new PoolscopeMetric(definition, () => family.samples(this.#scrapeReading()));
       // prom-client's own Gauge/Counter/Histogram keep values they are given; these read the trackers when scraped.
       // The registry accepts any object with name/help/type/get()/reset() (lib/registry.js), which PoolscopeMetric is.
       registry.registerMetric(metric as unknown as Metric<string>);
-      this.#registered.set(metric, definition);
+      this.#registered.set(metric, family);
     }
   }
 
@@ -120,10 +154,10 @@ export class PrometheusExporter {
       // (Registry#metrics), which only its own serializer does right; so does a metric not found under its name.
       if (format.openMetrics || (registry.getSingleMetric(metric.name) as unknown) !== metric) return registry.metrics();
     }
-    const pools = this.#readPools();
+    const scrape = this.#read();
     const texts = metrics.map((metric) => {
-      const definition = this.#registered.get(metric);
-      return definition === undefined ? registry.getSingleMetricAsString(metric.name) : this.#exposition.family(definition, pools, format);
+      const family = this.#registered.get(metric);
+      return family === undefined ? registry.getSingleMetricAsString(metric.name) : family.text(scrape, format);
     });
     const families = await Promise.all(texts);
     return format.openMetrics ? `${families.join('\n')}\n# EOF\n` : `${families.join('\n\n')}\n`;
@@ -138,8 +172,8 @@ export class PrometheusExporter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const [metric, definition] of this.#registered) {
-      if ((this.registry.getSingleMetric(definition.prometheusName) as unknown) === metric) this.registry.removeSingleMetric(definition.prometheusName);
+    for (const [metric, family] of this.#registered) {
+      if ((this.registry.getSingleMetric(family.name) as unknown) === metric) this.registry.removeSingleMetric(family.name);
     }
     this.#registered.clear();
     this.#scrape = undefined;
@@ -163,16 +197,20 @@ export class PrometheusExporter {
   }
 
   /** The pools of one `registry.metrics()` call: read by the first get(), dropped after the current tick. */
-  #scrapeReading(): PoolReading[] {
-    let pools = this.#scrape;
-    if (pools === undefined) {
-      pools = this.#readPools();
-      this.#scrape = pools;
+  #scrapeReading(): ScrapeReading {
+    let scrape = this.#scrape;
+    if (scrape === undefined) {
+      scrape = this.#read();
+      this.#scrape = scrape;
       queueMicrotask(() => {
         this.#scrape = undefined;
       });
     }
-    return pools;
+    return scrape;
+  }
+
+  #read(): ScrapeReading {
+    return { pools: this.#readPools(), workerPools: this.#readWorkerPools() };
   }
 
   /** Every tracked pool's stats and histograms, read now. */
@@ -186,6 +224,22 @@ export class PrometheusExporter {
         pools.push(poolReadingOf(tracker.name, tracker.stats(), tracker.distributions()));
       } catch (error) {
         // One pool failing to read must not fail the scrape: it is left out, the error goes to the inspector's onError.
+        this.#inspector.reportError(error);
+      }
+    }
+    return pools;
+  }
+
+  /** Every tracked worker pool's stats, live workers and distributions, read now (same failure rule as pools). */
+  #readWorkerPools(): WorkerPoolReading[] {
+    if (this.#closed) return [];
+    const pools: WorkerPoolReading[] = [];
+    for (const name of this.#inspector.workerPoolNames()) {
+      const view = this.#inspector.workerPool(name);
+      if (view === undefined || view.closed) continue;
+      try {
+        pools.push(workerPoolReadingOf(view));
+      } catch (error) {
         this.#inspector.reportError(error);
       }
     }
@@ -207,7 +261,7 @@ class PoolscopeMetric {
   readonly labelNames: readonly string[];
   readonly #samples: () => MetricSample[];
 
-  constructor(definition: MetricDefinition, samples: () => MetricSample[]) {
+  constructor(definition: MetricDefinitionBase, samples: () => MetricSample[]) {
     this.name = definition.prometheusName;
     this.help = definition.help;
     this.type = definition.prometheusType;

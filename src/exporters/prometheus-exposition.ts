@@ -191,7 +191,7 @@ function distributionOf(distributions: PoolDistributions, definition: HistogramM
  * The default labels a sample with the labels `own` gets, as `,name="value"` each: prom-client merges them as
  * `{ ...own, ...defaults, ...own }`, so they follow the sample's own labels and never replace one.
  */
-function defaultLabelText(defaults: Readonly<Record<string, unknown>>, own: readonly string[]): string {
+export function defaultLabelText(defaults: Readonly<Record<string, unknown>>, own: readonly string[]): string {
   let text = '';
   for (const [name, value] of Object.entries(defaults)) {
     if (!own.includes(name)) text += `,${name}="${typeof value === 'string' ? escapeLabelValue(value) : String(value)}"`;
@@ -205,12 +205,12 @@ export function escapeLabelValue(value: string): string {
 }
 
 /** HELP text and names: backslash and newline escaped. */
-function escapeString(value: string): string {
+export function escapeString(value: string): string {
   return /[\\\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : value;
 }
 
 /** A sample value: `+Inf`, `-Inf`, `NaN`, else JavaScript's shortest round-trip form (what prom-client writes). */
-function sampleValue(value: number): string {
+export function sampleValue(value: number): string {
   if (Number.isFinite(value)) return `${value}`;
   if (Number.isNaN(value)) return 'NaN';
   return value < 0 ? '-Inf' : '+Inf';

@@ -4,6 +4,9 @@ import type { PoolHistoryPoint } from '../core/pool-history.js';
 import type { PoolSnapshot } from '../core/pool-snapshot.js';
 import type { PoolStats } from '../core/pool-stats.js';
 import type { PoolView } from '../core/pool-view.js';
+import type { WorkerProfile } from '../core/worker-pool-adapter.js';
+import type { WorkerPoolStats, WorkerSnapshot } from '../core/worker-pool-stats.js';
+import type { WorkerPoolView } from '../core/worker-pool-view.js';
 
 /** The data of the dashboard stream's events (docs/reference/http.md, "The dashboard stream"). */
 
@@ -69,6 +72,39 @@ export interface PoolFrame {
   readonly waiters: readonly StreamLease[];
   /** On `state`: the whole retained history; on `tick`: the points since the previous frame sent to this client. */
   readonly history: readonly StreamHistoryPoint[];
+}
+
+/** One worker pool in `state` and `tick` (`workerPools`): its stats and its live workers. */
+export interface WorkerPoolFrame {
+  readonly poolName: string;
+  readonly driver: string;
+  readonly profile: WorkerProfile;
+  readonly stats: WorkerPoolStats;
+  /** The live workers by id (exited ones are left out: `stats.counters` counts them). */
+  readonly workers: readonly WorkerSnapshot[];
+}
+
+/** What the stream reads of worker pools (an Inspector has both). */
+export interface WorkerPoolSource {
+  workerPoolNames?(): string[];
+  workerPool?(name: string): WorkerPoolView | undefined;
+}
+
+/** Every tracked worker pool now; one that cannot be read is left out and its error handed to `onError`. */
+export function readWorkerPools(source: WorkerPoolSource, onError: (error: unknown) => void): WorkerPoolFrame[] {
+  const frames: WorkerPoolFrame[] = [];
+  for (const name of source.workerPoolNames?.() ?? []) {
+    const view = source.workerPool?.(name);
+    if (view === undefined || view.closed) continue;
+    try {
+      const snapshot = view.snapshot();
+      const workers = snapshot.workers.filter((worker) => worker.status !== 'exited');
+      frames.push({ poolName: view.name, driver: view.driver, profile: view.profile, stats: snapshot.stats, workers });
+    } catch (error) {
+      onError(error);
+    }
+  }
+  return frames;
 }
 
 /** A stored (automatic) snapshot, in brief. */

@@ -3,13 +3,13 @@ import type { PoolscopeEvent, PoolscopeEventOf, PoolscopeEventType } from '../co
 import { DEFAULT_HISTORY_INTERVAL_MILLIS } from '../core/pool-history.js';
 import type { PoolSnapshot } from '../core/pool-snapshot.js';
 import type { PoolView } from '../core/pool-view.js';
-import type { FeedEventType, FeedItem, HistoryCursor, PoolFrame, PoolReading } from './dashboard-frames.js';
-import { FEED_EVENT_TYPES, feedItem, historySince, newHistoryCursor, readPool, snapshotSummary } from './dashboard-frames.js';
+import type { FeedEventType, FeedItem, HistoryCursor, PoolFrame, PoolReading, WorkerPoolSource } from './dashboard-frames.js';
+import { FEED_EVENT_TYPES, feedItem, historySince, newHistoryCursor, readPool, readWorkerPools, snapshotSummary } from './dashboard-frames.js';
 import type { OpsStreamSink } from './ops-response.js';
 import { SSE_KEEP_ALIVE, sseFrame } from './sse-framing.js';
 
 /** What the stream reads of an inspector (an Inspector fits): read-only views, names, events, snapshots. */
-export interface DashboardSource {
+export interface DashboardSource extends WorkerPoolSource {
   readonly appName: string;
   readonly instanceId: string;
   poolNames(): string[];
@@ -144,6 +144,7 @@ export class DashboardStream {
     const state = {
       takenAt: new Date().toISOString(),
       pools: this.#frames(client, this.#read()),
+      workerPools: readWorkerPools(source, this.#onError),
       events: this.#feed.slice(),
       snapshots: this.#snapshots(),
     };
@@ -167,9 +168,10 @@ export class DashboardStream {
     ].join('');
     const keepAlive = this.#ticks % this.#keepAliveEvery === 0 ? SSE_KEEP_ALIVE : '';
     const readings = this.#read();
+    const workerPools = readWorkerPools(this.#source, this.#onError);
     const takenAt = new Date().toISOString();
     for (const client of [...this.#clients]) {
-      const tick = sseFrame('tick', { takenAt, pools: this.#frames(client, readings) });
+      const tick = sseFrame('tick', { takenAt, pools: this.#frames(client, readings), workerPools });
       this.#send(client, head + tick + keepAlive);
     }
   }
@@ -204,19 +206,24 @@ export class DashboardStream {
     if (this.#clients.size === 0) this.#stop();
   }
 
-  /** Writes to one client; disconnects it (and answers false) when it is gone or too far behind. */
+  /**
+   * Writes to one client; disconnects it (and answers false) when it is gone or too far behind: more than
+   * maxBufferedBytes still queued from earlier writes. Checked before writing, so one frame larger than the bound (the
+   * `state` of many pools with long histories) still reaches a client that reads; one that does not is dropped at
+   * its next frame.
+   */
   #send(client: StreamClient, text: string): boolean {
     if (!this.#clients.has(client)) return false;
     if (client.sink.closed) {
       this.#forget(client);
       return false;
     }
-    client.sink.write(text);
     if (client.sink.bufferedBytes > this.#maxBuffered) {
       this.#forget(client);
       client.sink.abort();
       return false;
     }
+    client.sink.write(text);
     return true;
   }
 

@@ -25,6 +25,7 @@ export type { HealthDetailsReport } from './health-details-route.js';
 export type { MetricsSource } from './metrics-route.js';
 export type { PoolApiView, PoolListReport, SnapshotListReport } from './pool-api-routes.js';
 export type { RecommendationsReport } from './recommendations-route.js';
+export type { WorkerPoolApiView, WorkerPoolDetailView, WorkerPoolListReport, WorkerPoolMemoryNote } from './worker-pool-routes.js';
 export type { ServerViewSource } from './server-view-route.js';
 
 export { HttpListenError } from '../errors.js';

@@ -14,6 +14,7 @@ import type { OpsResponse } from './ops-response.js';
 import { errorResponse, streamResponse } from './ops-response.js';
 import { poolDetailRoute, poolListRoute, snapshotListRoute, snapshotRoute } from './pool-api-routes.js';
 import { poolHealthRoute } from './pool-health-route.js';
+import { workerPoolDetailRoute, workerPoolListRoute } from './worker-pool-routes.js';
 import { readyzRoute } from './readyz-route.js';
 import { recommendationsRoute } from './recommendations-route.js';
 import { ServerViewRoute, validateServerViewSource } from './server-view-route.js';
@@ -63,10 +64,12 @@ export type { OpsRouteAccess, OpsRouteInfo } from './ops-routes.js';
 const ALLOWED_METHODS = 'GET, HEAD';
 const PREFIX_SHAPE = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*$/;
 const POOL_PATH = '/api/pools/';
+const WORKER_POOL_PATH = '/api/worker-pools/';
 const ASSET_PATH = '/dashboard/assets/';
 /** Routes with a `:name` segment: the literal part before it, and the pattern. */
 const PARAM_ROUTES = [
   [POOL_PATH, '/api/pools/:name'],
+  [WORKER_POOL_PATH, '/api/worker-pools/:name'],
   [ASSET_PATH, '/dashboard/assets/:file'],
 ] as const;
 const STREAM_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -152,8 +155,16 @@ export class OpsHandler {
     return this.#match(path) !== undefined;
   }
 
-  /** Answers one request. Never rejects. */
+  /** Answers one request. Never rejects. A HEAD answer has the status and headers of the GET one, and no body. */
   async handle(request: OpsRequest): Promise<OpsResponse> {
+    const response = await this.#answer(request);
+    const head = typeof request.method === 'string' && request.method.toUpperCase() === 'HEAD';
+    if (!head || (response.body === '' && response.stream === undefined)) return response;
+    const { stream: _stream, ...rest } = response;
+    return { ...rest, body: '' };
+  }
+
+  async #answer(request: OpsRequest): Promise<OpsResponse> {
     try {
       const method = String(request.method).toUpperCase();
       const match = this.#match(request.path);
@@ -184,15 +195,9 @@ export class OpsHandler {
           { allow: ALLOWED_METHODS },
         );
       }
-      const response = await this.#serve(match, request);
-      if (method !== 'HEAD') return response;
-      const { stream: _stream, ...head } = response;
-      return { ...head, body: '' };
+      return await this.#serve(match, request);
     } catch (error) {
-      if (error instanceof HttpRouteError) {
-        const response = errorResponse(error.status, error.code, error.message);
-        return String(request.method).toUpperCase() === 'HEAD' ? { ...response, body: '' } : response;
-      }
+      if (error instanceof HttpRouteError) return errorResponse(error.status, error.code, error.message);
       this.#onError(error);
       return errorResponse(500, 'POOLSCOPE_ERR_HTTP_INTERNAL', 'The ops route failed; the error was reported to the server (onError).');
     }
@@ -215,6 +220,10 @@ export class OpsHandler {
         return poolListRoute(inspector);
       case '/api/pools/:name':
         return poolDetailRoute(inspector, match.param ?? '');
+      case '/api/worker-pools':
+        return workerPoolListRoute(inspector);
+      case '/api/worker-pools/:name':
+        return workerPoolDetailRoute(inspector, match.param ?? '');
       case '/api/snapshots':
         return snapshotListRoute(inspector, request);
       case '/api/snapshot':

@@ -70,7 +70,8 @@ export function snapshotRoute(inspector: Inspector): OpsResponse {
   return jsonResponse(200, inspector.snapshotAll());
 }
 
-function decodePathSegment(segment: string): string {
+/** A `:name` path segment, percent-decoded; 400 for malformed percent-encoding. */
+export function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -77,6 +77,7 @@ function idleInTransactionOf(sessions: readonly ServerSessionSnapshot[]): IdleIn
       transactionAgeMillis: s.transactionAgeMillis,
       stateAgeMillis: s.stateAgeMillis,
       query: s.query,
+      queryTags: s.queryTags,
     }))
     .sort((a, b) => (b.transactionAgeMillis ?? 0) - (a.transactionAgeMillis ?? 0) || a.pid - b.pid);
 }
@@ -93,6 +94,7 @@ function waitingOnLocksOf(sessions: readonly ServerSessionSnapshot[]): LockWaitS
       waitEvent: s.waitEvent,
       blockedBy: s.blockedBy,
       query: s.query,
+      queryTags: s.queryTags,
       waitingMillis: s.lockWaitMillis,
       transactionAgeMillis: s.transactionAgeMillis,
     }))
@@ -116,6 +118,7 @@ function oldestTransactionOf(sessions: readonly ServerSessionSnapshot[]): Oldest
     user: oldest.user,
     database: oldest.database,
     query: oldest.query,
+    queryTags: oldest.queryTags,
   };
 }
 

@@ -25,6 +25,7 @@ export type {
   ServerActivityOptions,
   ServerActivityFilters,
   ServerSessionSnapshot,
+  ServerQueryTags,
   ServerActivityGroup,
   IdleInTransactionSession,
   LockWaitSession,

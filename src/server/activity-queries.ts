@@ -18,6 +18,12 @@ export const SESSION_SETUP_SQL = `SELECT set_config('statement_timeout', $1::tex
        END AS application_name,
        current_setting('server_version_num')::int AS version_number`;
 
+/**
+ * Characters of the end of a query sent apart when the query is longer than the text cap, so its sqlcommenter
+ * comment (at the end; see activity-query-tags.ts) is read even when the text shown is cut. A constant, not input.
+ */
+export const QUERY_END_LENGTH = 1024;
+
 /** First server version with pg_locks.waitstart. */
 export const LOCK_WAITSTART_VERSION = 140000;
 
@@ -48,7 +54,8 @@ function ageMillis(timestamp: string): string {
  * 0.001, clamped at 0 (a transaction that began while the report was being read counts as age 0).
  *
  * Parameters: `$1` application_name, `$2` database, `$3` user (each NULL for "any"); `$4` maximum characters of
- * query text returned. The server-wide numbers (max, reserved, used, hidden) ignore the filters; `used` counts every
+ * query text returned (a longer query also sends its last QUERY_END_LENGTH characters as `query_end`). The
+ * server-wide numbers (max, reserved, used, hidden) ignore the filters; `used` counts every
  * client backend including the inspector's own session; `sessions` never includes it. A role without
  * pg_read_all_stats sees other roles' backends with backend_type NULL: they are counted as hidden, not as used.
  */
@@ -65,6 +72,7 @@ function activitySql(lockWaitStart: string): string {
          host(a.client_addr) AS client_addr,
          a.state,
          left(a.query, $4::int) AS query,
+         CASE WHEN length(a.query) > $4::int THEN right(a.query, ${QUERY_END_LENGTH}) END AS query_end,
          a.backend_start,
          a.xact_start,
          a.query_start,

@@ -18,6 +18,28 @@ export interface ServerActivityFilters {
   readonly user: string | null;
 }
 
+/**
+ * What the sqlcommenter comment at the end of a session's query says (`/*key='value',...*\/`, see
+ * docs/reference/query-comments.md): poolscope's fields when the statement came through a pool tracked with
+ * `queryComments` (of this process or any other), and every pair of the comment, whoever wrote it.
+ */
+export interface ServerQueryTags {
+  /** The owner's label (`owner`): the request (`GET /orders`) or job that held the connection. */
+  readonly owner: string | null;
+  /** The file:line:col that checked the connection out (`file`). */
+  readonly location: string | null;
+  /** The lease id (`lease`), per pool and process. */
+  readonly leaseId: number | null;
+  /** The pool's name (`pool`). */
+  readonly poolName: string | null;
+  /** The app's name (`app`: InspectorOptions.appName of the process that sent it). */
+  readonly appName: string | null;
+  /** The W3C traceparent of the span the statement ran in (`traceparent`). */
+  readonly traceparent: string | null;
+  /** Every pair of the comment, decoded: poolscope's and other tools' (`route`, `controller`, `framework`, ...). */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 /** One client backend as pg_stat_activity shows it. Ages are measured by the server (see takenAt). */
 export interface ServerSessionSnapshot {
   readonly pid: number;
@@ -34,6 +56,12 @@ export interface ServerSessionSnapshot {
   readonly state: string | null;
   /** Running or last query, cut at maxQueryTextLength; '<insufficient privilege>' for a session the role may not see. */
   readonly query: string | null;
+  /**
+   * The sqlcommenter comment at the end of the query (read from the whole text, also when `query` is cut), or null
+   * when it has none. A statement longer than the server's track_activity_query_size is cut by the server before
+   * its comment: then null.
+   */
+  readonly queryTags: ServerQueryTags | null;
   /** When the connection was opened (ISO-8601). */
   readonly backendStart: string | null;
   /** When its current transaction began; null outside a transaction. */
@@ -80,6 +108,8 @@ export interface IdleInTransactionSession {
   readonly stateAgeMillis: number | null;
   /** The last query it ran, cut at maxQueryTextLength. */
   readonly query: string | null;
+  /** Its query's comment: who sent the last statement, from where. */
+  readonly queryTags: ServerQueryTags | null;
 }
 
 /** A session waiting for a lock, and the sessions holding it up. */
@@ -95,6 +125,8 @@ export interface LockWaitSession {
   readonly blockedBy: readonly number[];
   /** The blocked statement. */
   readonly query: string | null;
+  /** Its query's comment. */
+  readonly queryTags: ServerQueryTags | null;
   /** How long it has waited (PostgreSQL 14+: since pg_locks.waitstart; before: since the statement began). */
   readonly waitingMillis: number | null;
   readonly transactionAgeMillis: number | null;
@@ -109,6 +141,8 @@ export interface OldestTransaction {
   readonly user: string | null;
   readonly database: string | null;
   readonly query: string | null;
+  /** Its query's comment. */
+  readonly queryTags: ServerQueryTags | null;
 }
 
 /** What `ActivityInspector.activity()` returns: JSON-serialisable. */

@@ -1,5 +1,6 @@
 import { ServerViewError } from '../errors.js';
 import type { ServerSessionSnapshot } from './activity-report.js';
+import { queryTagsOf } from './activity-query-tags.js';
 
 /** Parsing the activity query's answer: one session object, and the checked values of a row. */
 
@@ -15,6 +16,8 @@ export function sessionOf(raw: unknown): ServerSessionSnapshot {
     clientAddress: stringOrNull(s.client_addr),
     state: stringOrNull(s.state),
     query: stringOrNull(s.query),
+    // The end of a query longer than the text cap comes apart (query_end), so its comment is read all the same.
+    queryTags: queryTagsOf(stringOrNull(s.query_end) ?? stringOrNull(s.query)),
     backendStart: isoOrNull(s.backend_start),
     transactionStart: isoOrNull(s.xact_start),
     queryStart: isoOrNull(s.query_start),

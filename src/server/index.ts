@@ -9,6 +9,7 @@ export type {
   ServerActivityOptions,
   ServerActivityFilters,
   ServerSessionSnapshot,
+  ServerQueryTags,
   ServerActivityGroup,
   IdleInTransactionSession,
   IdleInTransactionState,
@@ -17,6 +18,8 @@ export type {
   ServerActivityReport,
 } from './activity-report.js';
 export { pidJoin, sessionScope, LEASE_MATCHES } from './pid-join.js';
+// Reading sqlcommenter comments (queryComments, or any other tool's) from a statement's text.
+export { queryTagsOf } from './activity-query-tags.js';
 export type {
   LeaseMatch,
   SessionScope,

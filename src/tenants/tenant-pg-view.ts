@@ -18,6 +18,8 @@ export interface PoolView extends PgSqlRunner, PgEndablePool {
   connect(...args: never[]): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   on(event: 'remove', listener: (client: unknown) => void): unknown;
+  on(event: 'acquire', listener: (client: unknown) => void): unknown;
+  removeListener(event: 'remove' | 'acquire', listener: (client: unknown) => void): unknown;
 }
 
 export function view(pool: TenantPgPool): PoolView {

@@ -3,7 +3,7 @@ import type { TenantCloseReason } from './tenant-pool-events.js';
 import type { TenantEntry } from './tenant-pool-entry.js';
 import type { TenantPoolsContext } from './tenant-pools-context.js';
 import { noop } from './tenant-pools-context.js';
-import { view } from './tenant-pg-view.js';
+import { view, type PoolView } from './tenant-pg-view.js';
 import { endPool } from '../postgres/pg-pool-ending.js';
 
 /** Taking tenant pools out of service: closing a tenant, retiring one entry, freeing its budget share. */
@@ -43,7 +43,10 @@ export function retire<P extends TenantPgPool>(ctx: TenantPoolsContext<P>, entry
   const pool = entry.pool;
   entry.closing = (async () => {
     try {
-      if (pool !== undefined) await endPool(view(pool));
+      if (pool !== undefined) {
+        await queueServed(view(pool), ctx.options.connectionTimeoutMillis);
+        await endPool(view(pool));
+      }
     } catch (error) {
       ctx.onError(error);
     } finally {
@@ -53,6 +56,32 @@ export function retire<P extends TenantPgPool>(ctx: TenantPoolsContext<P>, entry
     }
   })();
   return entry.closing;
+}
+
+/** How long a retiring pool waits for its queue when connectionTimeoutMillis is 0 (callers would wait forever). */
+const UNBOUNDED_QUEUE_WAIT_MILLIS = 30_000;
+
+/**
+ * Resolves once no caller is queued on `pool` (each was handed a connection, or gave up at its own timeout), bounded
+ * by `timeoutMillis`. pg-pool's `end()` never serves its queue: a caller queued before it (a query started in the
+ * same tick as `closeTenant`, or waiting for a full pool) would wait out its connection timeout and fail. The entry
+ * is out of service already, so no new caller joins the queue.
+ */
+function queueServed(pool: PoolView, timeoutMillis: number): Promise<void> {
+  if (pool.waitingCount === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      pool.removeListener('acquire', check);
+      resolve();
+    };
+    const check = (): void => {
+      if (pool.waitingCount === 0) done();
+    };
+    const timer = setTimeout(done, timeoutMillis > 0 ? timeoutMillis : UNBOUNDED_QUEUE_WAIT_MILLIS);
+    timer.unref();
+    pool.on('acquire', check);
+  });
 }
 
 /** Frees the entry's budget share and forgets it. */

@@ -125,7 +125,8 @@ describe('poolscope inspect', () => {
     const run = await cli(['inspect', '--url', app.url, '--format', 'json', '--detailed', '--recommendations']);
     assert.equal(run.code, 0, run.stderr);
     const report = JSON.parse(run.stdout) as InspectReport;
-    assert.deepEqual(Object.keys(report), ['url', 'timestamp', 'pools', 'critical', 'snapshot', 'recommendations']);
+    assert.deepEqual(Object.keys(report), ['url', 'timestamp', 'pools', 'workerPools', 'critical', 'snapshot', 'recommendations']);
+    assert.deepEqual(report.workerPools, [], 'no worker pool tracked');
     assert.equal(report.url, app.url);
     assert.equal(report.critical, false);
     assert.equal(report.pools.length, 1);

@@ -6,10 +6,11 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { and, asc, eq, gt, TransactionRollbackError } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, TransactionRollbackError } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { integer, pgTable, serial, text } from 'drizzle-orm/pg-core';
 import type { TestDatabase } from '../support/test-database.js';
+import { trackPgPool } from '../../src/index.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
@@ -25,6 +26,8 @@ import {
   trackedOrmPool,
   type OrmUnderTest,
   testConcurrentQueries,
+  testQueryComments,
+  recordedPool,
   testSelectsAndInserts,
   testTransactions,
   type TransactionProbe,
@@ -151,11 +154,31 @@ const lib: OrmUnderTest<Db> = {
   seed,
   concurrentQueries,
   transactions,
+  sleep: (d) => d.execute(sql`SELECT pg_sleep(60)`),
 };
 
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Drizzle over a tracked pool', () => {
+  test("queryComments: same rows; each statement (a { text, types } object Drizzle reuses) carries its lease's comment", async (t) => {
+    await testQueryComments(t, lib);
+  });
+
+  test('queryComments: a named prepared statement (.prepare(name)) is sent as written and runs again on another lease', async () => {
+    const { pool, sent } = recordedPool(res, db.url, 1);
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'main', queryComments: true });
+    const d = drizzleOver(pool);
+    await d.insert(items).values({ run: 'prepared', label: 'p', n: 7 });
+    const prepared = d.select(row).from(items).where(eq(items.run, sql.placeholder('run'))).prepare('qc_items_by_run');
+    // Two leases on the one connection (max 1), where pg keeps the statement parsed under its name.
+    const first = await inspector.runAs('job a', () => prepared.execute({ run: 'prepared' }));
+    const second = await inspector.runAs('job b', () => prepared.execute({ run: 'prepared' }));
+    assert.deepEqual([first, second], [[{ label: 'p', n: 7 }], [{ label: 'p', n: 7 }]]);
+    assert.deepEqual(sent.slice(-2), ['select "label", "n" from "items" where "items"."run" = $1', 'select "label", "n" from "items" where "items"."run" = $1']);
+    assert.match(sent[0] ?? '', /^insert into "items" .* \/\*app=/, 'an unnamed statement is commented');
+  });
+
   test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', (t) =>
     testSelectsAndInserts(t, lib));
 
@@ -174,6 +197,7 @@ describe('Drizzle over a tracked pool', () => {
     assert.deepEqual(inserted, [{ label: 'x', n: 1 }]);
     assert.deepEqual(await rowsOf(d, 'once'), [{ label: 'x', n: 1 }], 'one row inserted, not two');
     assert.equal(tracked.inspector.stats('main').counters.acquires, 2, 'the insert and the check: one checkout each');
+    assert.equal(tracked.acquired[0]?.owner?.label, ORM_OWNER, "the thenable ran as the owner: the insert's checkout is the job's");
     assertNoDetections(tracked.detections);
     assertCountersSettled(tracked.inspector);
   });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import knex, { type Knex } from 'knex';
 import type { TestDatabase } from '../support/test-database.js';
+import { trackPgPool } from '../../src/index.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
   assertCountersSettled,
@@ -23,6 +24,8 @@ import {
   trackedOrmPool,
   type OrmUnderTest,
   testConcurrentQueries,
+  testQueryComments,
+  recordedPool,
   testSelectsAndInserts,
   testTransactions,
   type TransactionProbe,
@@ -137,11 +140,27 @@ const lib: OrmUnderTest<Knex> = {
   seed,
   concurrentQueries,
   transactions,
+  sleep: (k) => k.raw('SELECT pg_sleep(60)'),
 };
 
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Knex 3.3 (connectionPool) over a tracked pool', () => {
+  test("queryComments: same rows; each statement ({ text, values } with a callback) carries its lease's comment", async (t) => {
+    await testQueryComments(t, lib);
+  });
+
+  test("queryComments: a statement with Knex's .comment() is sent as written (it holds a comment already)", async () => {
+    const { pool, sent } = recordedPool(res, db.url, 1);
+    const inspector = res.inspector();
+    trackPgPool(inspector, pool, { name: 'main', queryComments: true });
+    const k = knexOver(pool);
+    const rows = await inspector.runAs(ORM_OWNER, () => k('items').select('label').where({ run: 'none' }).comment('monthly report'));
+    assert.deepEqual(rows, []);
+    // (Knex's own `select version()` at its first checkout is commented: it holds none.)
+    assert.deepEqual(sent.at(-1), '/* monthly report */ select "label" from "items" where "run" = $1');
+  });
+
   test('Knex uses the very pool it was given and leaves it open on destroy()', async () => {
     const tracked = trackedOrmPool(res, db.url, 2);
     const k = knexOver(tracked.pool);
@@ -173,6 +192,7 @@ describe('Knex 3.3 (connectionPool) over a tracked pool', () => {
     assert.deepEqual(inserted, [{ n: 1 }]);
     assert.deepEqual(await rowsOf(k, 'once'), [{ label: 'x', n: 1 }], 'one row inserted, not two');
     assert.equal(tracked.inspector.stats('main').counters.acquires, 2, 'the insert and the check: one checkout each');
+    assert.equal(tracked.acquired[0]?.owner?.label, ORM_OWNER, "the builder ran as the owner: the insert's checkout is the job's");
     assertNoDetections(tracked.detections);
     assertCountersSettled(tracked.inspector);
   });

@@ -5,7 +5,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { Kysely, PostgresDialect, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Generated } from 'kysely';
 import type { TestDatabase } from '../support/test-database.js';
 import { nextEvent, siteOf, TestResources } from '../support/pg-test-kit.js';
 import {
@@ -22,6 +22,7 @@ import {
   trackedOrmPool,
   type OrmUnderTest,
   testConcurrentQueries,
+  testQueryComments,
   testSelectsAndInserts,
 } from '../support/orm-test-kit.js';
 
@@ -154,11 +155,16 @@ const lib: OrmUnderTest<Kysely<Database>> = {
   selectsAndInserts,
   seed,
   concurrentQueries,
+  sleep: (k) => sql`SELECT pg_sleep(60)`.execute(k),
 };
 
 // ---- tests ------------------------------------------------------------------------------------------------------
 
 describe('Kysely 0.28 over a tracked pool', () => {
+  test('queryComments: same rows; each statement (client.query(sql, parameters)) carries its lease\'s comment', async (t) => {
+    await testQueryComments(t, lib);
+  });
+
   test('selects and inserts: same rows as untracked; leases owned by the job, at the calling line or no user frame', (t) =>
     testSelectsAndInserts(t, lib));
 

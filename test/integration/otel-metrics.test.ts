@@ -10,7 +10,7 @@ import { trackPgPool } from '../../src/index.js';
 import type { Inspector } from '../../src/index.js';
 import { OtelExporter } from '../../src/exporters/otel-exporter.js';
 import { OptionsError } from '../../src/errors.js';
-import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
+import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG, WORKER_POOL_METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { eventually, TestResources } from '../support/pg-test-kit.js';
 
@@ -277,7 +277,7 @@ describe('OpenTelemetry metrics of real pg pools', () => {
     assert.equal(removed?.kind, 'remove', 'close() removed the batch callback (once)');
     assert.equal(removed.callback, added.callback);
     assert.deepEqual(removed.observables, added.observables);
-    assert.equal(added.observables.length, METRIC_CATALOG.filter((m) => m.shape !== 'histogram').length);
+    assert.equal(added.observables.length, [...METRIC_CATALOG, ...WORKER_POOL_METRIC_CATALOG].filter((m) => m.shape !== 'histogram').length);
     assert.deepEqual(more, []);
     cumulative = await s.cumulative.read();
     assert.equal(poolView(cumulative, 'first').waitCount, 2, 'no record after close()');

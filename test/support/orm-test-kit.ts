@@ -8,7 +8,9 @@ import type pg from 'pg';
 import type { Inspector, LeakSuspectedEvent, LeaseSnapshot, PoolscopeEventType, PoolTrackingOptions } from '../../src/index.js';
 import { trackPgPool } from '../../src/index.js';
 import type { TestContext } from 'node:test';
-import { isAt, siteOf, type TestResources } from './pg-test-kit.js';
+import { eventually, isAt, siteOf, type TestResources } from './pg-test-kit.js';
+import { queryTagsOf } from '../../src/server/activity-query-tags.js';
+import { withoutTrailingSqlComment } from '../../src/core/sql-comment-format.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** The owner every test runs its work as (`inspector.runAs(ORM_OWNER, ...)`). */
@@ -252,6 +254,8 @@ export interface OrmUnderTest<DB> {
    * testTransactions; a library whose transactions are checked its own way leaves it out).
    */
   transactions?(db: DB, run: string, probe?: TransactionProbe): Promise<void>;
+  /** `SELECT pg_sleep(60)` through the library (for testQueryComments, which cancels it). */
+  sleep?(db: DB): Promise<unknown>;
 }
 
 /** Same rows as untracked; every lease owned by the job, at the calling line or no user frame; nothing detected. */
@@ -328,4 +332,92 @@ export async function testConcurrentQueries<DB>(t: TestContext, lib: OrmUnderTes
   sites.assertSites(lib.here, lib.name);
   assertNoDetections(tracked.detections);
   assertCountersSettled(tracked.inspector);
+}
+
+// ---- query comments ---------------------------------------------------------------------------------------------
+
+/** The application name of testQueryComments' inspector (the `app` of its comments). */
+export const QUERY_COMMENTS_APP = 'orm-qc';
+
+/** A pool whose clients record every statement text poolscope hands to pg (a recorder under poolscope's wrapper). */
+export interface RecordedPool {
+  readonly pool: pg.Pool;
+  /** What pg was given to send, in order: strings and config objects' `text`; submittables as `(submittable)`. */
+  readonly sent: string[];
+}
+
+/**
+ * A pool of `max` whose every client records what it is asked to send. The recorder is the client's own `query`,
+ * set from the pool's 'connect' event before poolscope's (so listen before tracking): poolscope's query wrapper
+ * calls it as pg's query, with the text as poolscope passes it on, the comment included.
+ */
+export function recordedPool(res: TestResources, url: string, max: number): RecordedPool {
+  const pool = res.pool(url, { max });
+  const sent: string[] = [];
+  pool.on('connect', (client) => {
+    const pgQuery = client.query as (...args: unknown[]) => unknown;
+    (client as unknown as { query: unknown }).query = function recordingQuery(this: unknown, ...args: unknown[]): unknown {
+      const config = args[0] as { text?: unknown; submit?: unknown } | string;
+      sent.push(typeof config === 'string' ? config : typeof config.submit === 'function' ? '(submittable)' : String(config.text));
+      return pgQuery.apply(this, args);
+    };
+  });
+  return { pool, sent };
+}
+
+/**
+ * queryComments through the library: the same results as on an untracked pool; every statement it sends through a
+ * lease carries that lease's comment (owner, pool, app and lease id; `file` only at the test's line, as the lease's
+ * location); a statement running now shows it in pg_stat_activity, read back by ActivityInspector's parsing.
+ * Returns the recorded texts for the library's own checks.
+ */
+export async function testQueryComments<DB>(t: TestContext, lib: OrmUnderTest<DB>): Promise<string[]> {
+  const sleep = lib.sleep;
+  assert.ok(sleep !== undefined, `${lib.name} gives no sleep statement`);
+  const expected = await lib.selectsAndInserts(lib.untracked(2), 'qc-bare');
+
+  const { pool, sent } = recordedPool(lib.res, lib.url(), 2);
+  const inspector = lib.res.inspector({ appName: QUERY_COMMENTS_APP });
+  trackPgPool(inspector, pool, { name: 'main', queryComments: true, stackCapture: 'always' });
+  const leases = new Map<number, LeaseSnapshot>();
+  inspector.on('lease-acquired', (event) => leases.set(event.lease.id, event.lease));
+  const db = lib.over(pool);
+  const actual = await inspector.runAs(ORM_OWNER, () => lib.selectsAndInserts(db, 'qc-tracked'));
+  assert.deepEqual(actual, expected, 'the same results with comments');
+
+  assert.ok(sent.length >= 5, `statements recorded: ${sent.length}`);
+  for (const text of sent) {
+    const tags = queryTagsOf(text);
+    assert.ok(tags !== null, `${lib.name} sent a statement without a comment: ${text}`);
+    const lease = tags.leaseId === null ? undefined : leases.get(tags.leaseId);
+    assert.ok(lease !== undefined, `the comment names a lease of the pool: ${text}`);
+    assert.deepEqual(
+      { owner: tags.owner, pool: tags.poolName, app: tags.appName, file: tags.location },
+      { owner: ORM_OWNER, pool: 'main', app: QUERY_COMMENTS_APP, file: lease.location },
+      text,
+    );
+    assert.ok(!withoutTrailingSqlComment(text).includes('/*'), `one comment only: ${text}`);
+  }
+  t.diagnostic(`${lib.name}: ${sent.length} statements, e.g. ${sent[0]}`);
+
+  // A statement running now, seen from the database.
+  const watcher = await lib.res.client(lib.url());
+  const running = inspector.runAs(ORM_OWNER, () => sleep(db));
+  // Cancelled (57014); Drizzle wraps the driver's error in its own (`cause`).
+  const cancelled = assert.rejects(running, (error: { code?: unknown; cause?: { code?: unknown } }) => (error.code ?? error.cause?.code) === '57014');
+  let seen: { pid: number; query: string } | undefined;
+  await eventually(async () => {
+    const { rows } = await watcher.query<{ pid: number; query: string }>(
+      "SELECT pid, query FROM pg_stat_activity WHERE state = 'active' AND query ILIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid() AND datname = current_database()",
+    );
+    seen = rows[0];
+    return seen !== undefined;
+  }, `${lib.name}'s pg_sleep running`);
+  const tags = queryTagsOf(seen?.query ?? null);
+  assert.equal(tags?.owner, ORM_OWNER, seen?.query);
+  assert.equal(tags?.poolName, 'main');
+  t.diagnostic(`${lib.name} in pg_stat_activity: ${seen?.query}`);
+  await watcher.query('SELECT pg_cancel_backend($1)', [seen?.pid]);
+  await cancelled;
+  return sent;
 }

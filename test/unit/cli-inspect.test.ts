@@ -355,7 +355,12 @@ describe('inspect against a local API server', () => {
     assert.equal(run.stderr, '');
     assert.match(run.stdout, /^Pool main \(pg\) {2}\[GOOD\] 70% in use/m);
     assert.equal(run.stdout, stripAnsi(run.stdout));
-    assert.deepEqual(seen, [{ url: '/api/pools', authorization: undefined }]);
+    // /api/worker-pools answers 404 here (an app on a poolscope without worker pools): no worker section, no error.
+    assert.deepEqual(
+      [...seen].sort((a, b) => a.url.localeCompare(b.url)),
+      [{ url: '/api/pools', authorization: undefined }, { url: '/api/worker-pools', authorization: undefined }],
+    );
+    assert.doesNotMatch(run.stdout, /Worker pool/);
   });
 
   test('colour on a terminal unless NO_COLOR', async () => {
@@ -373,7 +378,8 @@ describe('inspect against a local API server', () => {
     assert.equal(report.url, base);
     assert.equal(report.snapshot?.pools[0]?.holders[0]?.location, 'src/orders.ts:42:7');
     assert.deepEqual(report.recommendations, [recommendation]);
-    assert.deepEqual(seen.map((s) => s.url).sort(), ['/api/pools', '/api/recommendations', '/api/snapshot']);
+    assert.deepEqual(seen.map((s) => s.url).sort(), ['/api/pools', '/api/recommendations', '/api/snapshot', '/api/worker-pools']);
+    assert.equal(report.workerPools, undefined, 'no worker-pool route: no workerPools field');
   });
 
   test('--pool reads /api/pools/NAME (encoded) and /api/recommendations?pool=NAME', async () => {
@@ -385,7 +391,7 @@ describe('inspect against a local API server', () => {
     const report = JSON.parse(run.stdout) as InspectReport;
     assert.deepEqual(report.pools.map((p) => p.poolName), ['tenant:42']);
     assert.equal(report.timestamp, tenant.timestamp);
-    assert.deepEqual(seen.map((s) => s.url).sort(), ['/api/pools/tenant%3A42', '/api/recommendations?pool=tenant%3A42']);
+    assert.deepEqual(seen.map((s) => s.url).sort(), ['/api/pools/tenant%3A42', '/api/recommendations?pool=tenant%3A42', '/api/worker-pools/tenant%3A42']);
   });
 
   test('--token (or POOLSCOPE_TOKEN) goes out as a bearer token; --prefix and a base path are honoured', async () => {
@@ -393,10 +399,16 @@ describe('inspect against a local API server', () => {
     assert.equal((await cli(['inspect', '--url', `${base}/base/`, '--prefix', '/ops', '--token', 'tok-1'])).code, 0);
     assert.equal((await cli(['inspect', '--url', base], { env: { POOLSCOPE_TOKEN: 'tok-env' } })).code, 0);
     assert.equal((await cli(['inspect', '--url', base, '--token', 'tok-flag'], { env: { POOLSCOPE_TOKEN: 'tok-env' } })).code, 0);
-    assert.deepEqual(seen, [
+    const worker = (s: { url: string }): boolean => s.url.endsWith('/api/worker-pools');
+    assert.deepEqual(seen.filter((s) => !worker(s)), [
       { url: '/base/ops/api/pools', authorization: 'Bearer tok-1' },
       { url: '/api/pools', authorization: 'Bearer tok-env' },
       { url: '/api/pools', authorization: 'Bearer tok-flag' },
+    ]);
+    assert.deepEqual(seen.filter(worker), [
+      { url: '/base/ops/api/worker-pools', authorization: 'Bearer tok-1' },
+      { url: '/api/worker-pools', authorization: 'Bearer tok-env' },
+      { url: '/api/worker-pools', authorization: 'Bearer tok-flag' },
     ]);
   });
 

@@ -11,6 +11,7 @@ import { opsRequestOf } from '../../src/http/ops-request.js';
 import type { OpsStreamSink } from '../../src/http/ops-response.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter } from '../support/fake-pool-adapter.js';
+import { FakeWorkerPoolAdapter } from '../support/fake-worker-pool-adapter.js';
 
 /** A sink that records what was written. `draining: false` keeps everything queued (a client that never reads). */
 class RecordingSink implements OpsStreamSink {
@@ -103,6 +104,8 @@ function countingSource(inspector: Inspector): { source: DashboardSource; subscr
     instanceId: inspector.instanceId,
     poolNames: () => inspector.poolNames(),
     pool: (name) => inspector.pool(name),
+    workerPoolNames: () => inspector.workerPoolNames(),
+    workerPool: (name) => inspector.workerPool(name),
     recentSnapshots: () => inspector.recentSnapshots(),
     on<T extends PoolscopeEventType>(type: T, listener: (event: PoolscopeEventOf<T>) => void) {
       const off = inspector.on(type, listener);
@@ -176,6 +179,28 @@ describe('DashboardStream', () => {
     const ticks = sink.named('tick') as { pools: Frame[] }[];
     assert.equal(ticks.length, 1);
     assert.equal(ticks[0]?.pools[0]?.history.length, 0, 'no sample since the last one sent');
+  });
+
+  test('worker pools: state and tick carry each with its stats and live workers (none without worker pools)', (t) => {
+    const { inspector, stream, timers } = setup(t);
+    const sink = new RecordingSink();
+    stream.connect(sink);
+    assert.deepEqual((sink.named('state')[0] as { workerPools: unknown[] }).workerPools, []);
+    const adapter = new FakeWorkerPoolAdapter('process');
+    adapter.perWorker = 1;
+    adapter.max = 2;
+    adapter.add({ pid: 41, load: 1 });
+    const gone = adapter.add({ pid: 42, load: 0 });
+    inspector.registerWorkerPool(adapter, { name: 'reports', memorySampleIntervalMillis: 0 });
+    timers.fire();
+    adapter.remove(gone); // exits: no longer live, left out of the frame
+    timers.fire();
+    type WorkerFrame = { poolName: string; driver: string; profile: string; stats: { capacityUsed: number; level: string }; workers: { id: number; status: string }[] };
+    const ticks = (sink.named('tick') as { workerPools: WorkerFrame[] }[]).map((tick) => tick.workerPools);
+    assert.deepEqual(
+      ticks.map((pools) => pools.map((p) => [p.poolName, p.driver, p.profile, p.stats.capacityUsed, p.stats.level, p.workers.map((w) => `${w.id}:${w.status}`)])),
+      [[['reports', 'fake', 'process', 1, 'LOW', ['1:busy', '2:available']]], [['reports', 'fake', 'process', 1, 'LOW', ['1:busy']]]],
+    );
   });
 
   test('a tick carries only history points newer than the last sent to this client', (t) => {

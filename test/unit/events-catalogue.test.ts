@@ -32,6 +32,8 @@ const ALL_TYPES = [
   'worker-capacity-reached',
   'worker-task-executed',
   'worker-exited',
+  'worker-pool-tracked',
+  'worker-pool-untracked',
   'unknown-release',
 ] as const satisfies readonly PoolscopeEventType[];
 type Missing = Exclude<PoolscopeEventType, (typeof ALL_TYPES)[number]>;

@@ -12,8 +12,13 @@ import {
   METRIC_CATALOG,
   OTEL_POOL_NAME_ATTRIBUTE,
   OTEL_STATE_ATTRIBUTE,
+  OTEL_WORKER_ID_ATTRIBUTE,
+  OTEL_WORKER_POOL_NAME_ATTRIBUTE,
+  OTEL_WORKER_POOL_PROFILE_ATTRIBUTE,
+  OTEL_WORKER_STATUS_ATTRIBUTE,
   PROMETHEUS_POOL_NAME_LABEL,
   PROMETHEUS_STATE_LABEL,
+  WORKER_POOL_METRIC_CATALOG,
   validateBucketsSeconds,
 } from '../../src/exporters/metric-catalog.js';
 
@@ -26,9 +31,22 @@ const DOCUMENTED_NOT_EXPORTED = new Set([
   'db.client.connection.limit', // newer semconv name of .max
   'db.client.connections.usage', // older semconv name, origin of db_client_connection_usage
   'db.client.operation.duration', // whose advised buckets the defaults extend
+  'poolscope_worker_pool_worker_count', // the mechanical Prometheus name of poolscope.worker_pool.worker.count
 ]);
 /** Namespaces and attributes the doc may name. */
-const DOCUMENTED_OTHER_OTEL = new Set([OTEL_POOL_NAME_ATTRIBUTE, OTEL_STATE_ATTRIBUTE, 'db.client.connection', 'poolscope.pool']);
+const DOCUMENTED_OTHER_OTEL = new Set([
+  OTEL_POOL_NAME_ATTRIBUTE,
+  OTEL_STATE_ATTRIBUTE,
+  OTEL_WORKER_POOL_NAME_ATTRIBUTE,
+  OTEL_WORKER_POOL_PROFILE_ATTRIBUTE,
+  OTEL_WORKER_STATUS_ATTRIBUTE,
+  OTEL_WORKER_ID_ATTRIBUTE,
+  'db.client.connection',
+  'poolscope.pool',
+  'poolscope.worker_pool',
+]);
+/** Both catalogues: what the docs list. */
+const ALL_METRICS = [...METRIC_CATALOG, ...WORKER_POOL_METRIC_CATALOG];
 
 describe('METRIC_CATALOG', () => {
   test('ids, OpenTelemetry names and Prometheus names are unique', () => {
@@ -170,7 +188,7 @@ describe('METRIC_CATALOG', () => {
   });
 
   test('the names documented as not exported are not in the catalogue', () => {
-    const names = new Set(METRIC_CATALOG.flatMap((m) => [m.otelName, m.prometheusName]));
+    const names = new Set(ALL_METRICS.flatMap((m) => [m.otelName, m.prometheusName]));
     for (const name of DOCUMENTED_NOT_EXPORTED) assert.ok(!names.has(name), name);
   });
 });
@@ -224,7 +242,7 @@ describe('docs/reference/metrics.md', () => {
   const tableRows = doc.split('\n').filter((line) => line.startsWith('|'));
 
   test('every catalogue entry has a row with both names, its types, unit and help', () => {
-    for (const m of METRIC_CATALOG) {
+    for (const m of ALL_METRICS) {
       const rows = tableRows.filter((row) => row.includes(`| \`${m.otelName}\` |`) && row.includes(`| \`${m.prometheusName}\` |`));
       assert.equal(rows.length, 1, `one row for ${m.otelName} / ${m.prometheusName}`);
       const cells = (rows[0] ?? '')
@@ -236,8 +254,8 @@ describe('docs/reference/metrics.md', () => {
   });
 
   test('no unknown db_client_/poolscope_ metric names', () => {
-    const known = new Set(METRIC_CATALOG.map((m) => m.prometheusName));
-    const histogramSeries = METRIC_CATALOG.filter((m) => m.prometheusType === 'histogram').flatMap((m) =>
+    const known = new Set(ALL_METRICS.map((m) => m.prometheusName));
+    const histogramSeries = ALL_METRICS.filter((m) => m.prometheusType === 'histogram').flatMap((m) =>
       ['_bucket', '_sum', '_count'].map((suffix) => m.prometheusName + suffix),
     );
     const allowed = new Set([...known, ...histogramSeries, ...DOCUMENTED_NOT_EXPORTED]);
@@ -246,7 +264,7 @@ describe('docs/reference/metrics.md', () => {
   });
 
   test('no unknown db.client.* / poolscope.* OpenTelemetry names', () => {
-    const allowed = new Set([...METRIC_CATALOG.map((m) => m.otelName), ...DOCUMENTED_NOT_EXPORTED, ...DOCUMENTED_OTHER_OTEL]);
+    const allowed = new Set([...ALL_METRICS.map((m) => m.otelName), ...DOCUMENTED_NOT_EXPORTED, ...DOCUMENTED_OTHER_OTEL]);
     const mentioned = new Set((doc.match(/\b(?:db\.client|poolscope)\.[a-z0-9_.]+/g) ?? []).map((name) => name.replace(/\.+$/, '')));
     assert.deepEqual([...mentioned].filter((name) => !allowed.has(name)), []);
   });

@@ -21,6 +21,7 @@ import type { PoolApiView, PoolListReport, SnapshotListReport } from '../../src/
 import type { InspectorSnapshot } from '../../src/core/pool-snapshot.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter, type FakePoolCounts } from '../support/fake-pool-adapter.js';
+import { FakeWorkerPoolAdapter } from '../support/fake-worker-pool-adapter.js';
 import { clusterTotals } from '../../src/cluster/cluster-totals.js';
 
 const HTTP_DOC = fileURLToPath(new URL('../../docs/reference/http.md', import.meta.url));
@@ -576,6 +577,7 @@ describe('routing', () => {
   test('every catalogued route answers (none falls through to 404) and http.md documents each', async (t) => {
     const { inspector } = newInspector(t);
     addPool(inspector, 'main', { idle: 1 });
+    inspector.registerWorkerPool(new FakeWorkerPoolAdapter('thread'), { name: 'main', memorySampleIntervalMillis: 0 });
     const handler = handlerOf(inspector, {
       metrics: { contentType: 'text/plain', metrics: () => Promise.resolve('') },
       serverView: { activity: () => Promise.resolve({} as never) },

@@ -22,7 +22,7 @@ function pool(poolName: string, config: PoolConfigSnapshot, holders: LeaseSnapsh
 
 function session(over: Partial<ServerSessionSnapshot>): ServerSessionSnapshot {
   return {
-    pid: 100, applicationName: 'api', user: 'app', database: 'shop', clientAddress: '127.0.0.1', state: 'idle', query: 'SELECT 1',
+    pid: 100, applicationName: 'api', user: 'app', database: 'shop', clientAddress: '127.0.0.1', state: 'idle', query: 'SELECT 1', queryTags: null,
     backendStart: null, transactionStart: null, queryStart: null, stateChange: null, transactionAgeMillis: null,
     stateAgeMillis: 5, queryAgeMillis: 5, waitEventType: null, waitEvent: null, blockedBy: [], lockWaitMillis: null, ...over,
   };

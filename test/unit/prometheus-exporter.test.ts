@@ -7,9 +7,13 @@ import type { PoolTracker } from '../../src/core/pool-tracker.js';
 import type { Lease, TransactionStatus } from '../../src/core/lease.js';
 import { OptionsError } from '../../src/errors.js';
 import { PrometheusExporter } from '../../src/exporters/prometheus-exporter.js';
-import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
+import { DEFAULT_DURATION_BUCKETS_SECONDS, METRIC_CATALOG, WORKER_POOL_METRIC_CATALOG } from '../../src/exporters/metric-catalog.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FakePoolAdapter } from '../support/fake-pool-adapter.js';
+import { FakeWorkerPoolAdapter } from '../support/fake-worker-pool-adapter.js';
+
+/** Every family the exporter registers: connection pools', then worker pools'. */
+const ALL_FAMILIES = [...METRIC_CATALOG, ...WORKER_POOL_METRIC_CATALOG];
 
 // ---- a strict parser of the Prometheus text format (0.0.4) ------------------------------------------------------
 // prom-client has no text parser, so this one is written for the test. It rejects anything a scraper could read
@@ -269,10 +273,10 @@ describe('PrometheusExporter: exposition', () => {
     const families = parseExposition(await exporter.metrics());
     assert.deepEqual(
       [...families.keys()].sort(),
-      METRIC_CATALOG.map((m) => m.prometheusName).sort(),
-      'exactly the catalogue, nothing else in a fresh registry',
+      ALL_FAMILIES.map((m) => m.prometheusName).sort(),
+      'exactly the catalogues, nothing else in a fresh registry',
     );
-    for (const m of METRIC_CATALOG) {
+    for (const m of ALL_FAMILIES) {
       const f = families.get(m.prometheusName);
       assert.equal(f?.type, m.prometheusType, m.prometheusName);
       assert.equal(f?.help, m.help, m.prometheusName);
@@ -461,6 +465,21 @@ describe('PrometheusExporter: the direct writer and prom-client write the same t
       }
       checkout(s, tracker, 1.5);
     }
+    // Worker pools: every shape (per status, scalars with and without a queue limit, histograms, memory per worker).
+    for (const [p, name] of ['images', 'Reports_7:ro.replica-1'].entries()) {
+      const adapter = new FakeWorkerPoolAdapter(p === 0 ? 'thread' : 'process');
+      adapter.limit = p === 0 ? null : 8;
+      adapter.add({ threadId: p === 0 ? 3 : null, pid: p === 0 ? null : process.pid, load: 1 });
+      adapter.add({ ready: false });
+      const tracker = s.inspector.registerWorkerPool(adapter, { name, memorySampleIntervalMillis: 0 });
+      for (const [i, wait] of waits.slice(p).entries()) {
+        const task = tracker.taskQueued();
+        s.clock.advance(wait);
+        tracker.taskStarted(task);
+        s.clock.advance(wait * 3 + 0.5);
+        tracker.taskFinished(task, i % 4 !== 0);
+      }
+    }
     return s;
   }
 
@@ -494,6 +513,9 @@ describe('PrometheusExporter: the direct writer and prom-client write the same t
     const text = await assertSameText(t, exporterFor(t, s.inspector), true);
     parseExposition(text);
     assert.ok(text.includes('db_client_connection_wait_time_seconds_bucket{le="0.001",pool_name="orders"} 2\n'), text.slice(0, 200));
+    // Worker pools too: a process's memory (this process, read by pid); none for a thread that never answered.
+    assert.match(text, /\npoolscope_worker_pool_worker_memory_usage_bytes\{pool_name="Reports_7:ro\.replica-1",profile="process",worker_id="1"\} [1-9]\d+\n/);
+    assert.doesNotMatch(text, /memory_usage_bytes\{pool_name="images"/);
     await assertSameText(t, exporterFor(t, s.inspector, { buckets: [0.000512, 0.002, 0.25, 3600] }), true);
   });
 
@@ -529,7 +551,7 @@ describe('PrometheusExporter: the direct writer and prom-client write the same t
   test('an empty inspector: every family declared, no samples', async (t) => {
     const s = setup(t);
     const text = await assertSameText(t, exporterFor(t, s.inspector), true);
-    assert.equal(parseExposition(text).size, METRIC_CATALOG.length);
+    assert.equal(parseExposition(text).size, ALL_FAMILIES.length);
   });
 });
 
@@ -546,7 +568,7 @@ describe('PrometheusExporter: registry', () => {
     registry.resetMetrics(); // must not break poolscope's metrics (they are read from the trackers)
     mine.inc(3);
     let families = parseExposition(await exporter.metrics());
-    assert.equal(families.size, METRIC_CATALOG.length + 1);
+    assert.equal(families.size, ALL_FAMILIES.length + 1);
     assert.equal(valueOf(families, 'app_requests_total', {}), 3);
     assert.equal(valueOf(families, 'db_client_connection_max', { pool_name: 'p' }), 1);
 
@@ -555,7 +577,7 @@ describe('PrometheusExporter: registry', () => {
     exporter.close();
     families = parseExposition(await registry.metrics());
     assert.deepEqual([...families.keys()], ['app_requests_total']);
-    for (const m of METRIC_CATALOG) assert.equal(registry.getSingleMetric(m.prometheusName), undefined);
+    for (const m of ALL_FAMILIES) assert.equal(registry.getSingleMetric(m.prometheusName), undefined);
 
     // The names are free again: a new exporter can register on the same registry.
     const again = exporterFor(t, s.inspector, { registry });

@@ -2,77 +2,13 @@ import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Inspector } from '../../src/core/inspector.js';
 import type { PoolscopeEventOf, PoolscopeEventType } from '../../src/core/pool-events.js';
-import type { WorkerPoolAdapter, WorkerProfile, WorkerReading } from '../../src/core/worker-pool-adapter.js';
+import type { WorkerProfile } from '../../src/core/worker-pool-adapter.js';
 import type { WorkerPoolTracker } from '../../src/core/worker-pool-tracker.js';
 import type { WorkerPoolTrackingOptions } from '../../src/core/worker-pool-options.js';
 import { readProcessMemory } from '../../src/core/worker-memory.js';
 import { PoolNameError, PoolTrackingError, InspectorClosedError } from '../../src/errors.js';
 import { FakeClock } from '../support/fake-clock.js';
-
-/** A worker of the fake pool: the key object and what the library would say about it. */
-interface FakeWorker {
-  readonly key: object;
-  threadId: number | null;
-  pid: number | null;
-  load: number | null;
-  ready: boolean;
-}
-
-/** A WorkerPoolAdapter whose workers and queue the test sets by hand; it wraps nothing. */
-class FakeWorkerPoolAdapter implements WorkerPoolAdapter {
-  readonly driver = 'fake';
-  readonly profile: WorkerProfile;
-  perWorker = 1;
-  max = 4;
-  min = 0;
-  queue = 0;
-  limit: number | null = null;
-  hint: string | null = null;
-  detachCalls = 0;
-  readonly live: FakeWorker[] = [];
-
-  constructor(profile: WorkerProfile) {
-    this.profile = profile;
-  }
-
-  add(worker: Partial<FakeWorker> = {}): FakeWorker {
-    const added = { key: {}, threadId: null, pid: null, load: 0, ready: true, ...worker };
-    this.live.push(added);
-    return added;
-  }
-
-  remove(worker: FakeWorker): void {
-    this.live.splice(this.live.indexOf(worker), 1);
-  }
-
-  tasksPerWorker(): number {
-    return this.perWorker;
-  }
-  maxWorkers(): number {
-    return this.max;
-  }
-  minWorkers(): number {
-    return this.min;
-  }
-  queueSize(): number {
-    return this.queue;
-  }
-  queueLimit(): number | null {
-    return this.limit;
-  }
-  workers(): readonly WorkerReading[] {
-    return this.live.map((w) => ({ key: w.key, threadId: w.threadId, pid: w.pid, load: w.load, ready: w.ready }));
-  }
-  config(): Record<string, number> {
-    return { maxWorkers: this.max };
-  }
-  threadMemoryHint(): string | null {
-    return this.hint;
-  }
-  detach(): void {
-    this.detachCalls += 1;
-  }
-}
+import { FakeWorkerPoolAdapter, type FakeWorker } from '../support/fake-worker-pool-adapter.js';
 
 interface Setup {
   readonly clock: FakeClock;

@@ -5,6 +5,7 @@ import type { PoolTrackingOptions } from '../../core/pool-tracker-options.js';
 import type { PgPoolInternal, PgPoolLike } from './pg-types.js';
 import { generatedApplicationName } from './pg-application-name.js';
 import { PgPoolAdapter, WRAPPED } from './pg-pool-adapter.js';
+import { PgQueryCommenter } from './pg-query-comments.js';
 
 export { PG_ACQUIRE_TIMEOUT_MESSAGE, acquireTimeoutReportOf } from './pg-acquire-timeout.js';
 export { generatedApplicationName, pgApplicationNameOf, PG_APPLICATION_NAME_SOURCES } from './pg-application-name.js';
@@ -24,6 +25,8 @@ export { pgConfigSnapshot, transactionStatusOf } from './pg-client-state.js';
  * - pg runs its callbacks in the async context of whoever opened the connection's socket, not of the caller: the
  *   callbacks of `connect(cb)` and `query(text, cb)` are run as the caller's owner (poolscope's owner context only),
  *   and a release running in the socket's context is never taken as a foreign release;
+ * - with `queryComments`, the text of each statement sent through a lease gets a sqlcommenter comment naming the
+ *   owner, the checkout's file:line, the lease, the pool and the app (pg-query-comments.ts);
  * - the pool's `'connect'` and `'remove'` events count created and removed connections;
  * - unless the pool's config names its connections, `pool.options.application_name` is set (see
  *   `pgApplicationNameOf`), which pg-pool passes to every new client; connections already open keep their name.
@@ -58,6 +61,10 @@ export function trackPgPool(inspector: Inspector, pool: PgPoolLike, options: Poo
   const adapter = new PgPoolAdapter(internal);
   const tracker = inspector.registerPool(adapter, options);
   adapter.attach(tracker);
+  const comments = tracker.options.queryComments;
+  if (comments !== undefined) {
+    adapter.commentQueries(new PgQueryCommenter(comments, tracker, inspector.appName, (error) => tracker.reportInternalError(error)));
+  }
   const choice = tracker.options.applicationName;
   if (choice !== false) {
     adapter.nameConnections(choice ?? generatedApplicationName(inspector.appName, inspector.instanceId, tracker.name), choice !== undefined);

@@ -5,12 +5,14 @@ import type { PgClientInternal } from './pg-types.js';
 import type { Submittable } from './pg-submittable.js';
 import { followSubmittable, isFollowable } from './pg-submittable.js';
 import { transactionStatusOf } from './pg-client-state.js';
+import type { LeaseComment, PgQueryCommenter } from './pg-query-comments.js';
 
 /**
  * The per-client wrappers of the pg adapter: each client's `query` and `emit` (own properties, set once per client)
  * follow queries, transaction status and connection errors for the lease holding it. An `'error'` without listeners
  * still throws as before, because no listener is added. Submittables (pg-cursor, pg-query-stream) are followed to
- * their end through their own handlers (see pg-submittable.ts).
+ * their end through their own handlers (see pg-submittable.ts). With queryComments on, the text of each other
+ * statement gets the lease's comment on its way to pg (see pg-query-comments.ts).
  */
 
 /** What the client wrappers read from their adapter. */
@@ -31,6 +33,8 @@ export interface ClientWrappers {
   lease: Lease | undefined;
   /** The owner in whose async context pg runs this client's socket callbacks (current when it connected). */
   driverOwner: Owner | undefined;
+  /** The query comment of the lease holding this client (queryComments; see pg-query-comments.ts). */
+  queryComment: LeaseComment | undefined;
   readonly hadOwnQuery: boolean;
   readonly hadOwnEmit: boolean;
   readonly query: PgClientInternal['query'];
@@ -43,6 +47,8 @@ export class PgClientWrappers {
   readonly #clients = new Map<PgClientInternal, ClientWrappers>();
   /** Each wrapped client's record is also an own property under this key (one symbol per adapter, not global). */
   readonly #recordKey = Symbol('poolscope.pg.client');
+  /** Set when the pool's queryComments is on: each statement through a lease gets its comment. */
+  commenter: PgQueryCommenter | undefined = undefined;
 
   constructor(host: PgClientWrapperHost) {
     this.#host = host;
@@ -72,6 +78,7 @@ export class PgClientWrappers {
     const record: ClientWrappers = {
       lease: undefined,
       driverOwner: undefined,
+      queryComment: undefined,
       hadOwnQuery: Object.hasOwn(client, 'query'),
       hadOwnEmit: Object.hasOwn(client, 'emit'),
       query,
@@ -137,6 +144,9 @@ export class PgClientWrappers {
       this.#host.report(error);
     }
     if (submittable !== undefined) return this.#querySubmittable(tracker, lease, client, original, thisArg, submittable, values, callback, started, followed);
+    // queryComments: the text pg sends carries the lease's comment (the lease records the text as written).
+    const commenter = this.commenter;
+    if (commenter !== undefined && text !== undefined) config = commenter.annotate(config, text, lease, record);
 
     const userCallback = typeof values === 'function' ? values : typeof callback === 'function' ? callback : undefined;
     if (userCallback !== undefined) {

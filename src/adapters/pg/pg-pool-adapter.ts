@@ -9,6 +9,7 @@ import { enrichTimeoutError, PG_ACQUIRE_TIMEOUT_MESSAGE } from './pg-acquire-tim
 import { pgConfigSnapshot, transactionStatusOf } from './pg-client-state.js';
 import type { PgClientWrapperHost } from './pg-client-wrappers.js';
 import { PgClientWrappers } from './pg-client-wrappers.js';
+import type { PgQueryCommenter } from './pg-query-comments.js';
 import { wrapRelease } from './pg-release.js';
 import { pingPgPool } from './pg-ping.js';
 
@@ -99,6 +100,11 @@ export class PgPoolAdapter implements PoolAdapter {
     pool.on('remove', this.#onRemove);
   }
 
+  /** Turns on query comments (queryComments) for the statements sent through this pool's leases from now on. */
+  commentQueries(commenter: PgQueryCommenter): void {
+    this.#wrappers.commenter = commenter;
+  }
+
   /**
    * Sets `pool.options.application_name` to `name` for the connections the pool opens from now on, unless the
    * pool's config names them: its application_name (options or connection string) always wins; PGAPPNAME and
@@ -170,6 +176,7 @@ export class PgPoolAdapter implements PoolAdapter {
       else delete (pool as { connect?: unknown }).connect;
     }
     this.#wrappers.unwrapAll();
+    this.#wrappers.commenter = undefined;
     if (this.#named !== undefined) unnameConnections(pool.options, this.#named);
     this.#named = undefined;
     this.#lastCreated = undefined;

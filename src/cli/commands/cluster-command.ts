@@ -8,7 +8,7 @@ import { PoolscopeError, messageOf } from '../../errors.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { CliUsageError, EXIT_CODES } from '../cli-command.js';
 import type { CliFlag } from '../flag-parser.js';
-import { checkDatabaseUrl, choiceFlag, flagHelp, integerFlag, parseFlags } from '../flag-parser.js';
+import { checkDatabaseUrl, choiceFlag, flagHelp, integerFlag, parseFlags, secretFromEnvFlag } from '../flag-parser.js';
 import { formatMillisShort } from '../latency-summary.js';
 import { textTable } from '../text-table.js';
 
@@ -85,16 +85,7 @@ export function parseClusterArgs(args: readonly string[], env: CliIo['env']): Cl
   if (cluster.length > 200 || cluster.includes('\0')) throw new CliUsageError('--cluster must be 1-200 characters without NUL.');
   const nodesText = flags.string('nodes');
   const pools = namesFlag('pools', flags.string('pools'), POOL_NAME, '1-100');
-  let secret: string | undefined;
-  const secretEnv = flags.string('secret-env');
-  if (secretEnv !== undefined) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(secretEnv)) {
-      throw new CliUsageError(`--secret-env takes the NAME of an environment variable (e.g. POOLSCOPE_CLUSTER_SECRET), not ${JSON.stringify(secretEnv.length > 40 ? '<long value>' : secretEnv)}; never the secret itself.`);
-    }
-    secret = env[secretEnv];
-    if (secret === undefined || secret === '') throw new CliUsageError(`--secret-env ${secretEnv}: the environment variable ${secretEnv} is not set or empty.`);
-    if (Buffer.byteLength(secret, 'utf8') < 16) throw new CliUsageError(`--secret-env ${secretEnv}: the secret in ${secretEnv} is shorter than 16 bytes.`);
-  }
+  const secret = secretFromEnvFlag('secret-env', flags.string('secret-env'), env);
   return {
     databaseUrl,
     cluster,

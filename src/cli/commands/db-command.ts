@@ -3,6 +3,8 @@ import type { CliFlag } from '../flag-parser.js';
 import { checkDatabaseUrl, choiceFlag, flagHelp, parseFlags } from '../flag-parser.js';
 import { textTable } from '../text-table.js';
 import { ActivityInspector, type ServerActivityOptions, type ServerActivityReport } from '../../server/activity-inspector.js';
+import type { ServerQueryTags, ServerSessionSnapshot } from '../../server/activity-report.js';
+import { withoutTrailingSqlComment } from '../../core/sql-comment-format.js';
 import { maskConnectionString } from '../../core/connection-string-mask.js';
 import { PoolscopeError, messageOf } from '../../errors.js';
 import { formatMillis } from '../../core/format-millis.js';
@@ -43,9 +45,11 @@ const HELP = `poolscope db: the database server's view of its connections (pg_st
 Usage: poolscope db [--database-url URL] [--application-name NAME] [--database NAME] [--format text|json]
 
 Reads pg_stat_activity over a connection of its own (application_name 'poolscope-activity') and shows:
-connections grouped by application_name and state, sessions idle in a transaction (with ages), sessions
-waiting on locks and who blocks them, the oldest open transaction, and the headroom to max_connections
-minus the reserved slots. Works on any PostgreSQL 10+, whether the app runs poolscope or not.
+connections grouped by application_name and state, the statements running now (longest first), sessions
+idle in a transaction (with ages), sessions waiting on locks and who blocks them, the oldest open
+transaction, and the headroom to max_connections minus the reserved slots. Works on any PostgreSQL 10+,
+whether the app runs poolscope or not. A statement that ends with a sqlcommenter comment (a pool tracked
+with queryComments, in any process) is shown with the owner, file:line, lease, pool and app it names.
 
 Options:
 ${flagHelp(DB_FLAGS)}
@@ -162,6 +166,16 @@ export function formatServerActivity(report: ServerActivityReport, url?: string)
     lines.push(textTable([['APPLICATION', 'STATE', 'COUNT', 'USER', 'DATABASE'], ...rows], { align: ['left', 'left', 'right'] }));
   }
 
+  lines.push('', 'Running now (longest first):');
+  const active = activeSessions(report.sessions);
+  if (active.length === 0) lines.push('  (none)');
+  for (const session of active) {
+    const waiting = session.waitEventType === null ? '' : `, waiting on ${session.waitEventType}${session.waitEvent === null ? '' : `/${session.waitEvent}`}`;
+    lines.push(`  pid ${session.pid}  ${appOf(session.applicationName)}  running ${age(session.queryAgeMillis)}${waiting}  (${session.user ?? '?'}@${session.database ?? '?'})`);
+    if (session.query !== null) lines.push(`      query: ${queryLine(session.query, session.queryTags)}`);
+    pushTags(lines, session.queryTags);
+  }
+
   lines.push('', 'Idle in transaction (holding locks and a snapshot; oldest first):');
   if (report.idleInTransaction.length === 0) lines.push('  (none)');
   for (const session of report.idleInTransaction) {
@@ -170,7 +184,8 @@ export function formatServerActivity(report: ServerActivityReport, url?: string)
         (session.transactionAgeMillis === null ? '' : `, transaction open ${age(session.transactionAgeMillis)}`) +
         `  (${session.user ?? '?'}@${session.database ?? '?'})`,
     );
-    if (session.query !== null) lines.push(`      last query: ${oneLine(session.query)}`);
+    if (session.query !== null) lines.push(`      last query: ${queryLine(session.query, session.queryTags)}`);
+    pushTags(lines, session.queryTags);
   }
 
   lines.push('', 'Waiting on locks (longest first):');
@@ -185,7 +200,8 @@ export function formatServerActivity(report: ServerActivityReport, url?: string)
       `  pid ${waiter.pid}  ${appOf(waiter.applicationName)}  waiting ${age(waiter.waitingMillis)} on ${waiter.waitEvent ?? 'a lock'}, ` +
         `blocked by ${blockers.length === 0 ? 'nobody any more' : blockers.join(', ')}`,
     );
-    if (waiter.query !== null) lines.push(`      blocked query: ${oneLine(waiter.query)}`);
+    if (waiter.query !== null) lines.push(`      blocked query: ${queryLine(waiter.query, waiter.queryTags)}`);
+    pushTags(lines, waiter.queryTags);
   }
 
   lines.push('', 'Oldest open transaction:');
@@ -197,9 +213,53 @@ export function formatServerActivity(report: ServerActivityReport, url?: string)
       `  pid ${oldest.pid}  ${appOf(oldest.applicationName)}  open ${age(oldest.transactionAgeMillis)}, ${oldest.state ?? 'state hidden'} ` +
         `(${oldest.user ?? '?'}@${oldest.database ?? '?'})`,
     );
-    if (oldest.query !== null) lines.push(`      query: ${oneLine(oldest.query)}`);
+    if (oldest.query !== null) lines.push(`      query: ${queryLine(oldest.query, oldest.queryTags)}`);
+    pushTags(lines, oldest.queryTags);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Sessions running a statement now, longest running first. */
+function activeSessions(sessions: readonly ServerSessionSnapshot[]): ServerSessionSnapshot[] {
+  return sessions
+    .filter((session) => session.state === 'active')
+    .sort((a, b) => (b.queryAgeMillis ?? 0) - (a.queryAgeMillis ?? 0) || a.pid - b.pid);
+}
+
+/** A query on one line; without its sqlcommenter comment when it has one (the tags line says what it said). */
+function queryLine(query: string, tags: ServerQueryTags | null): string {
+  return oneLine(tags === null ? query : withoutTrailingSqlComment(query));
+}
+
+/** `      sent by "GET /orders" at src/orders.ts:42:17 (lease #12 of pool main, app billing)`, when the query says. */
+function pushTags(lines: string[], tags: ServerQueryTags | null): void {
+  const text = tags === null ? undefined : describeQueryTags(tags);
+  if (text !== undefined) lines.push(`      ${text}`);
+}
+
+/** What a query's comment names, for a line of text; undefined when it names nothing. */
+export function describeQueryTags(tags: ServerQueryTags): string | undefined {
+  // Anyone who can send a statement can write its comment: values are shown escaped, on one line.
+  const who = tags.owner === null ? '' : ` by ${JSON.stringify(tags.owner)}`;
+  const where = tags.location === null ? '' : ` at ${printable(tags.location)}`;
+  const pool = tags.poolName === null ? undefined : printable(tags.poolName);
+  const lease = tags.leaseId === null ? undefined : `lease #${tags.leaseId}${pool === undefined ? '' : ` of pool ${pool}`}`;
+  const about = [
+    lease ?? (pool === undefined ? undefined : `pool ${pool}`),
+    tags.appName === null ? undefined : `app ${printable(tags.appName)}`,
+    tags.traceparent === null ? undefined : `trace ${printable(tags.traceparent)}`,
+  ]
+    .filter((part) => part !== undefined)
+    .join(', ');
+  if (who !== '' || where !== '' || about !== '') return `sent${who}${where}${about === '' ? '' : ` (${about})`}`;
+  const others = Object.entries(tags.tags).map(([key, value]) => `${printable(key)}=${JSON.stringify(value)}`);
+  return others.length === 0 ? undefined : `tags: ${oneLine(others.join(', '))}`;
+}
+
+/** `text` with control characters (newlines, escape sequences) written as \\uXXXX. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function appOf(name: string): string {

@@ -3,7 +3,8 @@
  * way seed 001 says real apps do. poolscope watches it; `poolscope demo` drives it and prints what poolscope found.
  *
  * - pool `main` (max 10): HTTP handlers. Healthy (/api/orders), slow (/api/report) and three planted misuses, one
- *   per leak pattern of seed 001 (demo-leak-sites.ts, each at a line marked `// @...`);
+ *   per leak pattern of seed 001 (demo-leak-sites.ts, each at a line marked `// @...`); tracked with queryComments,
+ *   so the database's view (`poolscope db`) names the route and the line behind each statement;
  * - pool `listen` (max 4): three connections held by design with LISTEN (demo-outbox.ts), tracked expectFull;
  * - the ops routes on the same HTTP server: /health, /readyz, /health/pool, /health/details, /metrics, /api/*;
  * - with the `cluster` option, a ClusterNode that joins the cluster and backs /api/cluster/snapshot.
@@ -105,11 +106,14 @@ export interface DemoApp {
 }
 
 /**
- * Demo thresholds: short, so a leak is reported within seconds instead of production's 30 s. `instanceId`: the
+ * Demo thresholds: short, so a leak is reported within seconds instead of production's 30 s. `appName`:
+ * 'poolscope-demo'. `instanceId`: the
  * cluster node's name when one is given, so the dashboard's header names the same instance as the cluster does.
  */
 export function demoInspectorOptions(onError?: (error: unknown) => void, instanceId?: string): InspectorOptions {
   return {
+    // The `app` of its query comments and the dashboard's header (the default would be the CLI's script name).
+    appName: 'poolscope-demo',
     historyIntervalMillis: 250,
     alerts: { intervalMillis: 250 },
     defaults: { stackCapture: 'always', saturationCooldownMillis: 1000, applicationFrames: DEMO_APPLICATION_FRAMES },
@@ -176,7 +180,8 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
   };
 
   try {
-    trackPgPool(inspector, main, { name: DEMO_POOLS.main, leakThresholdMillis });
+    // queryComments: each statement names its route, file:line and lease in pg_stat_activity (`poolscope db` shows them).
+    trackPgPool(inspector, main, { name: DEMO_POOLS.main, leakThresholdMillis, queryComments: true });
     trackPgPool(inspector, listen, { name: DEMO_POOLS.listen, expectFull: true });
     await createSchema(main);
     for (const channel of DEMO_LISTEN_CHANNELS) handlers.push(await startOutboxHandler(inspector, listen, channel));

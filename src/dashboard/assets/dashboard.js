@@ -1,7 +1,7 @@
 /**
  * poolscope's live dashboard: the entry module. Reads the prefix from <meta name="poolscope-prefix">, opens the
- * event stream and applies its frames (hello, state, tick, event, pools) to the page's parts: pools table, charts,
- * holders and waiters, event feed, snapshots, recommendations, the database's view and the cluster (when the server
+ * event stream and applies its frames (hello, state, tick, event, pools) to the page's parts: pools table, worker
+ * pools, charts, holders and waiters, event feed, snapshots, recommendations, the database's view and the cluster (when the server
  * has them). Also the header (connection state, theme) and the token form. Plain browser JavaScript, served as is:
  * no build step.
  */
@@ -14,6 +14,7 @@ import { SnapshotPanel } from './snapshot-panel.js';
 import { RecommendationPanel } from './recommendation-panel.js';
 import { ServerPanel } from './server-panel.js';
 import { ClusterPanel } from './cluster-panel.js';
+import { WorkerPoolsPanel } from './worker-pools-panel.js';
 
 const THEME_KEY = 'poolscope-theme';
 
@@ -75,6 +76,7 @@ function main() {
 
   const charts = new PoolCharts(byId('charts'), /** @type {HTMLSelectElement} */ (byId('chart-pool')));
   const pools = new PoolsTable(/** @type {HTMLTableElement} */ (byId('pools')), (name) => charts.select(name));
+  const workerPools = new WorkerPoolsPanel(byId('worker-pools'), byId('worker-pools-body'));
   const holders = new LeaseTable(/** @type {HTMLTableElement} */ (byId('holders')), 'holders');
   const waiters = new LeaseTable(/** @type {HTMLTableElement} */ (byId('waiters')), 'waiters');
   const askToken = () => showTokenForm();
@@ -174,12 +176,14 @@ function main() {
         break;
       case 'state':
         applyFrames(Array.isArray(payload.pools) ? payload.pools : [], true);
+        workerPools.update(payload.workerPools ?? []);
         feed.reset(payload.events ?? []);
         snapshots.reset(payload.snapshots ?? []);
         for (const item of payload.events ?? []) snapshots.noteEvent(item);
         break;
       case 'tick':
         applyFrames(Array.isArray(payload.pools) ? payload.pools : [], false);
+        workerPools.update(payload.workerPools ?? []);
         break;
       case 'event':
         feed.add(payload);
