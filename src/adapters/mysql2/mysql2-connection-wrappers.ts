@@ -1,13 +1,11 @@
 import { messageOf } from '../../errors.js';
-import type { PoolTracker } from '../../core/pool-tracker.js';
-import type { Lease } from '../../core/lease.js';
-import type { Owner } from '../../core/owner-context.js';
 import type { Mysql2Command, Mysql2ConnectionInternal, Mysql2Packet } from './mysql2-types.js';
 import { serverStatusOfPacket, UNKNOWN_SERVER_STATUS } from './mysql2-server-status.js';
-import type { Checkout } from './mysql2-release.js';
 import { endCheckout } from './mysql2-release.js';
-import type { StatementEntry } from './mysql2-statements.js';
+import { WRAPPED_KEYS, type ConnectionRecord, type Mysql2Host, type WrappedKey } from './mysql2-connection-record.js';
 import { commandEvent, finishAll, followStatement } from './mysql2-statements.js';
+
+export type { ConnectionRecord, Mysql2Host } from './mysql2-connection-record.js';
 
 /**
  * The per-connection wrappers of the mysql2 adapter, own properties of each PoolConnection, set once:
@@ -18,48 +16,6 @@ import { commandEvent, finishAll, followStatement } from './mysql2-statements.js
  *   'error' nobody listens to behaves as before;
  * - `destroy` and a graceful `end` end the lease that holds the connection.
  */
-
-/** What the wrappers read from their adapter (one mutable object the adapter owns). */
-export interface Mysql2Host {
-  tracker: PoolTracker | undefined;
-  detached: boolean;
-  /** > 0 while poolscope itself returns a connection (its own release, a ping): the pool's releaseConnection passes it. */
-  quietReleases: number;
-  /** Hands an error of poolscope's own bookkeeping to the inspector's onError. */
-  report(error: unknown): void;
-}
-
-/** One wrapped connection's record. */
-export interface ConnectionRecord {
-  readonly connection: Mysql2ConnectionInternal;
-  /** The lease holding the connection now. */
-  lease: Lease | undefined;
-  /** The current or last checkout (its release function is the connection's `release` until the next one). */
-  checkout: Checkout | undefined;
-  /** The owner in whose async context mysql2 runs this connection's socket callbacks (current when it connected). */
-  driverOwner: Owner | undefined;
-  /** Server status flags from the last OK / EOF packet; -1 unknown. */
-  status: number;
-  /** The connection ended or failed (its session is gone). */
-  dead: boolean;
-  /** Opened by the pool and not handed to anyone yet (its first checkout is `created`). */
-  fresh: boolean;
-  /** The packet being handled right now, and where its payload started (undefined outside handlePacket). */
-  packet: Mysql2Packet | undefined;
-  packetOffset: number;
-  /** Statements in flight, oldest first (mysql2 runs a connection's commands in order). */
-  readonly inflight: StatementEntry[];
-  /** mysql2's own functions, and whether they were own properties before poolscope's. */
-  readonly original: Readonly<Pick<Mysql2ConnectionInternal, WrappedKey | 'release'>>;
-  readonly hadOwn: Readonly<Record<WrappedKey | 'release', boolean>>;
-  readonly wrappers: Readonly<Pick<Mysql2ConnectionInternal, WrappedKey>>;
-  /** The emit of the commands (EventEmitter's), and poolscope's stand-in while one runs. */
-  commandEmit: Mysql2Command['emit'] | undefined;
-  readonly followEmit: Mysql2Command['emit'];
-}
-
-const WRAPPED_KEYS = ['query', 'execute', 'emit', 'handlePacket', 'destroy', 'end'] as const;
-type WrappedKey = (typeof WRAPPED_KEYS)[number];
 
 /** Wraps connections of one pool and undoes it at detach. */
 export class Mysql2ConnectionWrappers {

@@ -1,5 +1,7 @@
 import type { Lease } from '../../core/lease.js';
-import type { ConnectionRecord, Mysql2Host } from './mysql2-connection-wrappers.js';
+import type { Checkout, ConnectionRecord, Mysql2Host } from './mysql2-connection-record.js';
+
+export type { Checkout } from './mysql2-connection-record.js';
 import type { Mysql2ConnectionInternal } from './mysql2-types.js';
 import { transactionStatusOfFlags } from './mysql2-server-status.js';
 
@@ -11,17 +13,6 @@ import { transactionStatusOfFlags } from './mysql2-server-status.js';
  * adapter (mysql2-pool-adapter.ts) through the same decision; `destroy()` and a graceful `end()` end the lease too.
  */
 
-/** One checkout of a connection. */
-export interface Checkout {
-  readonly lease: Lease;
-  released: boolean;
-  /** Ended by destroy() or a graceful end(): a release() after it is mysql2's no-op, not a double release. */
-  destroyed: boolean;
-  /** The function installed as the connection's `release` for this checkout. */
-  readonly release: () => unknown;
-  /** A checkout of mysql2's own one-shot `pool.query()` / `pool.execute()`, which mysql2 releases itself. */
-  readonly oneShot: boolean;
-}
 
 /** What to do with a released connection: what the app asked, or per `onDirtyRelease`. */
 export type ReleaseAction = 'release' | 'destroy' | 'rollback';

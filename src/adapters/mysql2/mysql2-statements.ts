@@ -1,7 +1,8 @@
 import type { PoolTracker } from '../../core/pool-tracker.js';
-import type { Lease } from '../../core/lease.js';
 import type { Mysql2Command, Mysql2ConnectionInternal } from './mysql2-types.js';
-import type { ConnectionRecord, Mysql2Host } from './mysql2-connection-wrappers.js';
+import type { ConnectionRecord, Mysql2Host, StatementEntry } from './mysql2-connection-record.js';
+
+export type { StatementEntry } from './mysql2-connection-record.js';
 import {
   flagsAfterError,
   isErrorPacket,
@@ -21,13 +22,6 @@ import {
  * A session that ends (the connection's 'error' / 'end') ends its statements in flight, failed.
  */
 
-/** One statement in flight on a connection. */
-export interface StatementEntry {
-  readonly lease: Lease;
-  readonly started: number;
-  command: Mysql2Command | undefined;
-  done: boolean;
-}
 
 type Callback = (...args: unknown[]) => unknown;
 
