@@ -41,17 +41,6 @@ export const FAULT_SCENARIO_IDS = [
 ] as const;
 export type FaultScenarioId = (typeof FAULT_SCENARIO_IDS)[number];
 
-/**
- * TODO(issue 17, worker pools): piscina and workerpool (src/adapters/piscina, src/adapters/workerpool) are being
- * built in parallel. They have no server and no socket, so they get a kit of their own shape rather than a
- * FaultKit: faults are a worker that throws, exits (process.exit in a task), crashes on out-of-memory, or blocks its
- * event loop past a task timeout, and the pool terminated while tasks run; the invariants are the same (nothing
- * uncaught, counts equal to the pool's own at rest, no task left counted as running, callers get the library's own
- * errors or coded PoolscopeErrors, a task succeeds again). Add `WorkerFaultKit` here, one kit per library, and
- * test/integration/faults-worker-pools.test.ts (a `todo` placeholder today).
- */
-export const WORKER_POOL_FAULT_KINDS_TODO = ['piscina', 'workerpool'] as const;
-
 /** The pool settings of a scenario. */
 export interface ScenarioSettings {
   readonly max: number;
