@@ -294,10 +294,11 @@ describe('the dashboard in Chromium', () => {
     const poolName = `ledger-${randomBytes(4).toString('hex')}`;
     const inspector = res.inspector({ historyIntervalMillis: 200, appName: 'orders-api' });
     const pool = res.pool(url, { max: 3 });
-    trackPgPool(inspector, pool, { name: poolName });
+    trackPgPool(inspector, pool, { name: poolName, queryComments: true });
     await pool.query('SELECT 1');
-    // A session idle inside a transaction, rolled back and given back after the test.
-    const inTransaction = await pool.connect();
+    // A session idle inside a transaction, rolled back and given back after the test; its statements carry a query
+    // comment naming the owner and this line, which the panel shows.
+    const inTransaction = await inspector.runAs('job ledger-close', () => pool.connect()); // @ledger-checkout
     closers.push(async () => {
       await inTransaction.query('ROLLBACK').catch(() => undefined);
       inTransaction.release();
@@ -330,6 +331,10 @@ describe('the dashboard in Chromium', () => {
       const idle = section.locator(`#server-idle-in-transaction tr[data-application*="${poolName}"]`);
       await see(idle, 'the session idle in a transaction in #server-idle-in-transaction');
       assert.match((await idle.first().locator('[data-field="query"]').textContent()) ?? '', /poolscope-idle-in-transaction/);
+      const sentBy = (await idle.first().locator('[data-field="sent-by"]').textContent()) ?? '';
+      assert.match(sentBy, /^by "job ledger-close" at /, `who sent the last query: ${sentBy}`);
+      assert.ok(sentBy.includes(`${siteOf(import.meta.url, '@ledger-checkout')}:`), `at the checkout's line: ${sentBy}`);
+      assert.match(sentBy, new RegExp(`lease #\\d+ of ${poolName}$`));
       assert.notEqual((await idle.first().locator('[data-field="transaction-age"]').textContent())?.trim(), '-', 'its transaction age is shown');
       await see(section.locator('#server-oldest-transaction [data-pid]'), 'the oldest open transaction');
 

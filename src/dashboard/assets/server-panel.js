@@ -1,8 +1,9 @@
 /**
  * The database's view (#server-view): GET /api/server every 5 s while the tab is visible, shown only when the
  * stream's `hello` says the ops routes have a `serverView`. Headroom to max_connections, sessions by application and
- * state, sessions idle in a transaction (oldest first), lock waits and the oldest open transaction, as PostgreSQL's
- * pg_stat_activity reports them (a ServerActivityReport, src/server/activity-report.ts).
+ * state, statements running now, sessions idle in a transaction (oldest first), lock waits and the oldest open
+ * transaction, as PostgreSQL's pg_stat_activity reports them (a ServerActivityReport, src/server/activity-report.ts),
+ * each query with who sent it from where when its comment says (`queryTags`, pools tracked with queryComments).
  */
 import { el, fillTable, formatCount, formatMillis, formatTime, replaceWith, setText } from './dom-build.js';
 import { AccessRefused, fetchJson } from './event-stream.js';
@@ -30,6 +31,7 @@ export class ServerPanel {
   #enabled = false;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #timer;
+  #running;
 
   /**
    * @param {string} prefix
@@ -40,6 +42,9 @@ export class ServerPanel {
     this.#prefix = prefix;
     this.#els = elements;
     this.#onRefused = onRefused;
+    // The shell has no place for it: made here, under the sessions table.
+    this.#running = /** @type {HTMLTableElement} */ (el('table', { class: 'data compact' }));
+    elements.groups.parentElement?.parentElement?.append(el('h3', {}, 'Running now'), el('div', { class: 'scroll medium' }, this.#running));
     document.addEventListener('visibilitychange', () => {
       if (this.#enabled && this.#timer !== undefined && !document.hidden) void this.refresh();
     });
@@ -92,6 +97,11 @@ export class ServerPanel {
   #render(report) {
     this.#renderHeadroom(report);
     this.#renderGroups(Array.isArray(report.groups) ? report.groups : []);
+    const running = (Array.isArray(report.sessions) ? report.sessions : []).filter((s) => s.state === 'active');
+    const rows = running.map((s) =>
+      el('tr', { 'data-pid': s.pid }, el('td', { class: 'num' }, formatMillis(s.queryAgeMillis)), el('td', {}, s.applicationName || '(none)'), queryCell(s.query, s.queryTags)),
+    );
+    fillTable(this.#running, ['Running', 'Application', 'Query'], rows, 'No statement is running.');
     this.#renderIdle(Array.isArray(report.idleInTransaction) ? report.idleInTransaction : []);
     this.#renderLocks(Array.isArray(report.waitingOnLocks) ? report.waitingOnLocks : []);
     this.#renderOldest(report.oldestTransaction ?? null);
@@ -156,7 +166,7 @@ export class ServerPanel {
         el('td', { class: 'num', 'data-field': 'idle-for' }, formatMillis(s.stateAgeMillis)),
         el('td', { 'data-field': 'application' }, s.applicationName || '(none)'),
         el('td', { 'data-field': 'state' }, s.state ?? '-'),
-        queryCell(s.query),
+        queryCell(s.query, s.queryTags),
       ),
     );
     fillTable(this.#els.idle, ['PID', 'Transaction age', 'Idle for', 'Application', 'State', 'Last query'], rows, 'No session is idle in a transaction.');
@@ -173,7 +183,7 @@ export class ServerPanel {
         el('td', { 'data-field': 'blocked-by' }, Array.isArray(w.blockedBy) && w.blockedBy.length > 0 ? w.blockedBy.join(', ') : '-'),
         el('td', { 'data-field': 'wait-event' }, w.waitEvent ?? '-'),
         el('td', { 'data-field': 'application' }, w.applicationName || '(none)'),
-        queryCell(w.query),
+        queryCell(w.query, w.queryTags),
       ),
     );
     fillTable(this.#els.locks, ['PID', 'Waiting', 'Blocked by', 'Lock', 'Application', 'Query'], rows, 'No session waits on a lock.');
@@ -193,6 +203,7 @@ export class ServerPanel {
         el('strong', { 'data-field': 'transaction-age' }, formatMillis(oldest.transactionAgeMillis)),
         ` open, PID ${formatCount(oldest.pid)}, ${oldest.applicationName || '(no application name)'}, ${oldest.state ?? 'state hidden'}`,
       ),
+      oldest.queryTags ? el('p', { class: 'muted', 'data-field': 'sent-by' }, sentBy(oldest.queryTags)) : null,
       oldest.query ? el('pre', { class: 'query' }, oldest.query) : null,
     );
   }
@@ -200,9 +211,19 @@ export class ServerPanel {
 
 /**
  * @param {unknown} query
- * @returns {HTMLElement} a cell with the SQL text (its full text in the title)
+ * @param {any} [tags] its ServerQueryTags
+ * @returns {HTMLElement} a cell with the SQL text (its full text in the title), after who sent it when known
  */
-function queryCell(query) {
+function queryCell(query, tags) {
   const text = typeof query === 'string' ? query : '';
-  return el('td', { class: 'query', 'data-field': 'query', title: text || null }, text || '-');
+  return el('td', { class: 'query', 'data-field': 'query', title: text || null }, tags ? el('div', { 'data-field': 'sent-by' }, sentBy(tags)) : null, text || '-');
+}
+
+/**
+ * @param {any} tags ServerQueryTags
+ * @returns {string} `by "GET /orders" at src/orders.ts:42:17, lease #12 of main`
+ */
+function sentBy(tags) {
+  const lease = tags.leaseId === null ? '' : `, lease #${tags.leaseId}${tags.poolName === null ? '' : ` of ${tags.poolName}`}`;
+  return `${tags.owner === null ? 'sent' : `by ${JSON.stringify(tags.owner)}`}${tags.location === null ? '' : ` at ${tags.location}`}${lease}`;
 }
