@@ -7,15 +7,8 @@ import type { ResolvedPoolTrackingOptions } from './pool-tracker-options.js';
 import { PoolState, type TrackerContext } from './pool-state.js';
 import { PoolView } from './pool-view.js';
 import { reportAcquireTimeout, type AcquireTimeoutReport } from './acquire-timeout-report.js';
-import type { ReleaseVerdict } from './release-misuse.js';
-import {
-  CLEAN_RELEASE,
-  reportInheritedTransaction,
-  reportOwnerEnded,
-  reportRepeatedRelease,
-  reportUnknownRelease,
-  reportUncleanRelease,
-} from './release-misuse.js';
+import { CLEAN_RELEASE, reportInheritedTransaction, reportOwnerEnded, reportRepeatedRelease, type ReleaseVerdict } from './release-misuse.js';
+import { reportUncleanRelease, reportUnknownRelease } from './release-misuse.js';
 import { applyStatusToDepth } from './transaction-depth.js';
 import { recordQueryFinished, recordQueryStarted } from './query-bookkeeping.js';
 
@@ -111,11 +104,7 @@ export class PoolTracker extends PoolView {
     return this.state.captureSite(hideAbove, this.state.clock.now());
   }
 
-  /**
-   * The user's file:line:col that checked `lease` out, or undefined when no stack was captured or none names the
-   * user's code. The stack is formatted on the first call and kept (snapshots reuse it): for the adapter's query
-   * comments, once per lease.
-   */
+  /** The user's file:line:col that checked `lease` out, if its stack names one (formatted once, kept for snapshots). */
   leaseLocation(lease: Lease): string | undefined {
     if (lease.stack === undefined) return undefined;
     return this.state.formatted(lease).location;

@@ -5,7 +5,7 @@ import type { Lease } from '../../core/lease.js';
 import type { PgClientInternal, PgConnectCallback, PgPoolInternal } from './pg-types.js';
 import type { ConnectionNaming } from './pg-application-name.js';
 import { nameConnections, pgApplicationNameOf, unnameConnections } from './pg-application-name.js';
-import { enrichTimeoutError, PG_ACQUIRE_TIMEOUT_MESSAGE } from './pg-acquire-timeout.js';
+import { recordPgCheckoutFailure } from './pg-acquire-timeout.js';
 import { pgConfigSnapshot, transactionStatusOf } from './pg-client-state.js';
 import type { PgClientWrapperHost } from './pg-client-wrappers.js';
 import { PgClientWrappers } from './pg-client-wrappers.js';
@@ -257,7 +257,7 @@ export class PgPoolAdapter implements PoolAdapter {
   ): void => {
     const tracker = this.#tracker;
     if (err || client === undefined || tracker === undefined || this.#detached) {
-      if (err && tracker !== undefined && !this.#detached) this.#failed(tracker, lease, err);
+      if (err && tracker !== undefined && !this.#detached) recordPgCheckoutFailure(tracker, lease, err, (error) => this.#report(error));
       // Exactly what pg passed: 1 argument on some errors, 3 on others.
       if (asOwner && tracker !== undefined) {
         if (argc <= 1) tracker.runAsOwner(lease.owner, callback, err);
@@ -287,17 +287,6 @@ export class PgPoolAdapter implements PoolAdapter {
       else tracker.runAsOwner(lease.owner, callback, undefined, client, release);
     } finally {
       this.#handover = previous;
-    }
-  }
-
-  #failed(tracker: PoolTracker, lease: Lease, err: Error): void {
-    try {
-      const message = typeof err.message === 'string' ? err.message : String(err);
-      const timedOut = message.startsWith(PG_ACQUIRE_TIMEOUT_MESSAGE);
-      const report = tracker.checkoutFailed(lease, timedOut, message);
-      if (report !== undefined) enrichTimeoutError(err, report);
-    } catch (error) {
-      this.#report(error);
     }
   }
 
